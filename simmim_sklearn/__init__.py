@@ -1,0 +1,1 @@
+"""Self-supervised masked-modeling (SimMIM) features for scikit-learn."""
