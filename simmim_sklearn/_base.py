@@ -1,0 +1,322 @@
+"""Parameters, fitting and scoring shared by the SimMIM estimators."""
+
+import copy
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._device import inference_device, resolve_device
+from ._layout import resolve_input_shape, resolve_patch_size
+from .nn._encoders import ENCODERS
+from .nn._network import SimMIMNetwork
+from .nn._training import TrainingConfig, evaluation_loss, train
+
+# max_iter="auto": about this many optimisation steps, within the epoch bounds below, so that
+# training cost follows the amount of data rather than a fixed number of epochs.
+AUTO_STEPS = 2000
+AUTO_MIN_EPOCHS = 5
+AUTO_MAX_EPOCHS = 500
+AUTO_BATCH_SIZE = 256
+# PCA that initialises the linear maps looks at no more rows than this.
+PCA_INIT_MAX_ROWS = 20_000
+# Rows per block in transform, inverse_transform and score: bounds their extra memory.
+INFERENCE_BATCH_SIZE = 4096
+
+
+class BaseSimMIM(BaseEstimator):
+    """Masked-modeling estimator core: parameters, ``fit``, ``partial_fit`` and ``score``."""
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_width": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 0, None, closed="left")],
+        "encoder": [StrOptions({"auto", *ENCODERS})],
+        "input_shape": [None, tuple, list],
+        "patch_size": [Interval(Integral, 1, None, closed="left"), tuple, list,
+                       StrOptions({"auto"})],
+        "mask_ratio": [Interval(Real, 0, 1, closed="neither")],
+        "unmasked_fraction": [Interval(Real, 0, 1, closed="left")],
+        "loss": [StrOptions({"l1", "l2"})],
+        "visible_loss_weight": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=16,
+        *,
+        hidden_width=128,
+        depth=2,
+        encoder="auto",
+        input_shape=None,
+        patch_size="auto",
+        mask_ratio=0.5,
+        unmasked_fraction=0.5,
+        loss="l1",
+        visible_loss_weight=0.5,
+        max_iter="auto",
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        weight_decay=0.05,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.hidden_width = hidden_width
+        self.depth = depth
+        self.encoder = encoder
+        self.input_shape = input_shape
+        self.patch_size = patch_size
+        self.mask_ratio = mask_ratio
+        self.unmasked_fraction = unmasked_fraction
+        self.loss = loss
+        self.visible_loss_weight = visible_loss_weight
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- fitting ---------------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the masked model on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows; NaN marks missing values, which are hidden and never scored.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        continuing = self.warm_start and hasattr(self, "module_")
+        self._train(X, continuing=continuing, incremental=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, continuing from the current model.
+
+        The first call sets the scaling and the layout from its rows. A call that fails
+        leaves the model of the last successful call in place.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        self._train(X, continuing=hasattr(self, "module_"), incremental=True)
+        return self
+
+    def _train(self, X, continuing, incremental):
+        X = validate_data(
+            self, X, reset=not continuing, dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan", ensure_min_samples=1,
+        )
+        device = resolve_device(self.device)
+        rng = self._rng_ if continuing else check_random_state(self.random_state)
+        if continuing:
+            network = copy.deepcopy(self.module_)
+            optimizer_state = self._optimizer_state if incremental else None
+        else:
+            network = self._new_network(X, rng)
+            optimizer_state = None
+        network.to(device)
+
+        X_train, X_val = self._split_validation(X, rng, incremental)
+        X_train = torch.as_tensor(np.asarray(X_train, dtype=np.float32), device=device)
+        if X_val is not None:
+            X_val = torch.as_tensor(np.asarray(X_val, dtype=np.float32), device=device)
+        config = self._training_config(len(X_train), incremental)
+        generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
+        history = train(network, X_train, config, generator, device, X_val, optimizer_state)
+
+        self.module_ = network
+        self._rng_ = rng
+        self._optimizer_state = history.optimizer_state
+        self._record_history(history, incremental and continuing)
+
+    def _new_network(self, X, rng):
+        shape = resolve_input_shape(self.input_shape, X.shape[1])
+        patch = resolve_patch_size(self.patch_size, shape, tabular=self.input_shape is None)
+        encoder = "mlp" if self.encoder == "auto" else self.encoder
+        scaler = StandardScaler().fit(X)
+        seed = int(rng.randint(2**31 - 1))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            network = SimMIMNetwork(
+                shape, patch, encoder, self.n_components, self.hidden_width, self.depth,
+                center=scaler.mean_, scale=scaler.scale_,
+            )
+        network.init_linear_maps(*self._principal_components(scaler.transform(X), seed))
+        self.input_shape_, self.patch_size_, self.encoder_ = shape, patch, encoder
+        self.n_components_ = self.n_components
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
+        return network
+
+    def _principal_components(self, X_std, seed):
+        X_std = np.nan_to_num(X_std[:PCA_INIT_MAX_ROWS], nan=0.0)
+        n_components = min(self.n_components, *X_std.shape)
+        pca = PCA(n_components=n_components, random_state=seed).fit(X_std)
+        return pca.components_, pca.mean_
+
+    def _split_validation(self, X, rng, incremental):
+        if incremental or not self.early_stopping:
+            return X, None
+        n_val = max(1, round(self.validation_fraction * len(X)))
+        if len(X) - n_val < 1:
+            raise ValueError(
+                f"early_stopping=True needs at least 2 samples to hold out a validation "
+                f"set; got {len(X)} sample."
+            )
+        order = rng.permutation(len(X))
+        return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+
+    def _training_config(self, n_rows, incremental):
+        batch_size = min(AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size,
+                         n_rows)
+        if incremental:
+            n_epochs = 1
+        elif self.max_iter == "auto":
+            steps_per_epoch = math.ceil(n_rows / batch_size)
+            n_epochs = min(AUTO_MAX_EPOCHS,
+                           max(AUTO_MIN_EPOCHS, math.ceil(AUTO_STEPS / steps_per_epoch)))
+        else:
+            n_epochs = self.max_iter
+        return TrainingConfig(
+            mask_ratio=self.mask_ratio, unmasked_fraction=self.unmasked_fraction,
+            loss=self.loss,
+            visible_loss_weight=self.visible_loss_weight, batch_size=batch_size,
+            learning_rate=self.learning_rate_init, weight_decay=self.weight_decay,
+            n_epochs=n_epochs, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+            verbose=self.verbose, schedule=not incremental,
+        )
+
+    def _record_history(self, history, accumulate):
+        if accumulate:
+            self.n_iter_ += history.n_epochs
+            self.loss_curve_ = self.loss_curve_ + history.loss_curve
+        else:
+            self.n_iter_ = history.n_epochs
+            self.loss_curve_ = history.loss_curve
+        self.best_loss_ = min(self.loss_curve_)
+        if history.validation_scores:
+            self.validation_scores_ = history.validation_scores
+            self.best_validation_score_ = max(history.validation_scores)
+        else:
+            for name in ("validation_scores_", "best_validation_score_"):
+                self.__dict__.pop(name, None)
+
+    # -- scoring and batched inference -----------------------------------------------------
+
+    def score(self, X, y=None):
+        """Negative masked reconstruction error of ``X`` (higher is better).
+
+        Hidden tokens are chosen by a fixed evaluation mask at ``mask_ratio``, so the score
+        is deterministic and unsupervised model selection (``GridSearchCV``) is repeatable.
+        The error is the mean ``loss`` over hidden, observed entries, in standardised units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Negative mean reconstruction error of the hidden entries.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64],
+                          ensure_all_finite="allow-nan")
+        device = inference_device(self.device)
+        network = self.module_.to(device)
+        X = np.asarray(X, dtype=np.float32)
+        return -evaluation_loss(
+            network, X, self.mask_ratio, self.loss, INFERENCE_BATCH_SIZE, device
+        )
+
+    @torch.inference_mode()
+    def _map_rows(self, method, X, width):
+        """Apply ``module_.<method>`` to ``X`` block by block, computing in ``X``'s dtype."""
+        device = inference_device(self.device)
+        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        network = self.module_.to(device)
+        if dtype != torch.float32:
+            network = copy.deepcopy(network).to(dtype)
+        out = np.empty((X.shape[0], width), dtype=X.dtype)
+        for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
+            block = torch.as_tensor(np.array(X[start:start + INFERENCE_BATCH_SIZE]),
+                                    dtype=dtype, device=device)
+            out[start:start + INFERENCE_BATCH_SIZE] = getattr(network, method)(block).cpu().numpy()
+        return out
+
+    def __getstate__(self):
+        # Pickle the model on the CPU so it loads on machines without the training device.
+        state = super().__getstate__()
+        if "module_" in state:
+            state["module_"] = copy.deepcopy(state["module_"]).cpu()
+            state["_optimizer_state"] = _to_cpu(state["_optimizer_state"])
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _to_cpu(value):
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {key: _to_cpu(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_to_cpu(item) for item in value]
+    return value

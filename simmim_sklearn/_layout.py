@@ -1,0 +1,58 @@
+"""How a flat row is laid out (``input_shape``) and cut into tokens (``patch_size``)."""
+
+import math
+from numbers import Integral
+
+
+def resolve_input_shape(input_shape, n_features):
+    """Return ``input_shape`` as a ``(C, *spatial)`` tuple; ``None`` is ``(1, n_features)``."""
+    if input_shape is None:
+        return (1, n_features)
+    shape = tuple(input_shape)
+    if len(shape) not in (2, 3) or not all(
+        isinstance(d, Integral) and not isinstance(d, bool) and d >= 1 for d in shape
+    ):
+        raise ValueError(
+            "input_shape must be None, (C, L) or (C, H, W) with positive integers; "
+            f"got {input_shape!r}."
+        )
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"input_shape={shape} describes {math.prod(shape)} values per row, but X has "
+            f"{n_features} features."
+        )
+    return tuple(int(d) for d in shape)
+
+
+def auto_patch_size(spatial):
+    """Patch length per spatial axis, grown with the axis so that a token spans a
+    comparable fraction of any window or image: about the square root of the length over 2.
+    """
+    return tuple(max(1, round(math.sqrt(length) / 2)) for length in spatial)
+
+
+def resolve_patch_size(patch_size, shape, tabular):
+    """Return one patch length per spatial axis of ``shape`` (``(C, *spatial)``)."""
+    spatial = shape[1:]
+    if isinstance(patch_size, str):
+        # Tabular features are heterogeneous: each one is its own token.
+        return (1,) if tabular else auto_patch_size(spatial)
+    if isinstance(patch_size, Integral):
+        patch = (int(patch_size),) * len(spatial)
+    else:
+        patch = tuple(patch_size)
+        if len(patch) != len(spatial) or not all(
+            isinstance(p, Integral) and not isinstance(p, bool) and p >= 1 for p in patch
+        ):
+            raise ValueError(
+                f"patch_size must be 'auto', a positive int or {len(spatial)} positive ints "
+                f"for input_shape={shape}; got {patch_size!r}."
+            )
+    too_big = [(p, s) for p, s in zip(patch, spatial) if p > s]
+    if too_big:
+        raise ValueError(
+            f"patch_size={patch_size!r} does not fit input_shape={shape}: a patch of "
+            f"{too_big[0][0]} is longer than the axis of {too_big[0][1]}."
+        )
+    return tuple(int(p) for p in patch)
+

@@ -1,0 +1,175 @@
+"""SimMIMTransformer: masked-modeling representations as a scikit-learn transformer."""
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import BaseSimMIM
+
+
+class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseSimMIM):
+    """Self-supervised representation learned by masked modeling (SimMIM).
+
+    Each row is cut into tokens (single features, or patches of a time-series window or an
+    image, as ``input_shape`` and ``patch_size`` say). Training hides a random
+    ``mask_ratio`` of the tokens behind a learnable mask token and learns to reconstruct
+    them through an ``n_components``-wide representation. ``transform`` returns that
+    representation and ``inverse_transform`` decodes it back to input units.
+
+    Parameters
+    ----------
+    n_components : int, default=16
+        Width of the representation returned by ``transform``.
+    hidden_width : int, default=128
+        Width of the encoder's hidden layers and of the decoder.
+    depth : int, default=2
+        Number of residual blocks in the encoder.
+    encoder : {"auto", "mlp"}, default="auto"
+        Encoder architecture; ``"auto"`` picks the one suited to the layout.
+    input_shape : tuple of int, default=None
+        Layout of a row: ``(C, L)`` for a C-channel window of length L (channel-major,
+        ``X3d.reshape(n, -1)``), ``(C, H, W)`` for an image, ``None`` for tabular features.
+    patch_size : int, tuple of int or "auto", default="auto"
+        Token size along each axis of ``input_shape``; for tabular rows, the number of
+        adjacent features grouped into one token. ``"auto"`` uses single features for
+        tabular rows and patches that grow with the square root of each axis otherwise.
+        Axes that the patch does not divide are padded with hidden, unscored values.
+    mask_ratio : float, default=0.5
+        Fraction of each row's tokens hidden at every training step; in (0, 1).
+    unmasked_fraction : float, default=0.5
+        Fraction of the rows of each batch shown with no token hidden and trained to
+        reconstruct themselves (weighted by ``visible_loss_weight``). ``transform`` sees whole
+        rows, so this teaches the representation the identity that
+        ``inverse_transform(transform(X))`` asks for; 0 is SimMIM's plain masking.
+    loss : {"l1", "l2"}, default="l1"
+        Reconstruction error, computed on standardised values.
+    visible_loss_weight : float, default=0.5
+        Weight of the visible tokens' reconstruction error relative to the hidden ones
+        (weight 1); 0 is SimMIM's hidden-only loss.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs. ``"auto"`` trains for about 2,000 optimisation steps
+        (between 5 and 500 epochs), so the cost follows the amount of data.
+    batch_size : int or "auto", default="auto"
+        Rows per optimisation step; ``"auto"`` is ``min(256, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Peak learning rate of AdamW, reached after a warm-up and followed by cosine decay.
+    weight_decay : float, default=0.05
+        AdamW's decoupled weight decay.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when their masked
+        reconstruction score stops improving; the best weights are kept.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out when ``early_stopping`` is set.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before training stops.
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation score) that resets the count.
+    device : str, default="auto"
+        ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
+        ``"mps"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, masking, shuffling and the validation split.
+    verbose : int, default=0
+        Show a progress bar with the training and validation loss when positive.
+    warm_start : bool, default=False
+        Continue training the current model on ``fit`` instead of starting anew.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network (scaling, patching, encoder and decoder).
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss of each epoch.
+    best_loss_ : float
+        Lowest training loss reached.
+    validation_scores_ : list of float
+        Validation score (negative masked error) of each epoch; only with
+        ``early_stopping``.
+    best_validation_score_ : float
+        Best validation score; only with ``early_stopping``.
+    mean_ : ndarray of shape (n_features,)
+        Per-feature mean used for the internal standardisation (NaN ignored).
+    scale_ : ndarray of shape (n_features,)
+        Per-feature standard deviation used for the internal standardisation.
+    input_shape_ : tuple of int
+        Layout of a row as ``(C, *spatial)``.
+    patch_size_ : tuple of int
+        Patch size along each spatial axis.
+    encoder_ : str
+        Encoder used.
+    n_components_ : int
+        Width of the representation.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear representation with an exact inverse.
+    sklearn.neural_network.MLPRegressor : Supervised neural network.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from simmim_sklearn import SimMIMTransformer
+    >>> X, _ = load_diabetes(return_X_y=True)
+    >>> model = SimMIMTransformer(n_components=4, max_iter=5, random_state=0).fit(X)
+    >>> Z = model.transform(X)
+    >>> Z.shape
+    (442, 4)
+    >>> model.inverse_transform(Z).shape
+    (442, 10)
+    """
+
+    def transform(self, X):
+        """Return the learned representation of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to encode; NaN entries are treated as hidden.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Representation, in the dtype of ``X`` (float32 or float64).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan")
+        return self._map_rows("forward", X, self.n_components_)
+
+    def inverse_transform(self, X):
+        """Decode representations back to rows in input units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Representations, as returned by ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            Reconstructed rows, in the dtype of the input.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but inverse_transform expects "
+                f"n_components={self.n_components_} features as input."
+            )
+        return self._map_rows("decode", Z, self.n_features_in_)
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

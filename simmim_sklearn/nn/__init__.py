@@ -1,0 +1,1 @@
+"""Torch building blocks: patching, masking, encoders, the network and its training."""

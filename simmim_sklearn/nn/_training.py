@@ -1,0 +1,180 @@
+"""Training loop: masked reconstruction loss, AdamW with warm-up and cosine decay,
+early stopping."""
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ._masking import random_token_mask
+
+# The fixed seed of the evaluation mask, so that validation and ``score`` are deterministic.
+EVALUATION_SEED = 0
+WARMUP_FRACTION = 0.05
+FINAL_LR_FRACTION = 0.01
+MAX_GRAD_NORM = 1.0
+
+
+@dataclass
+class TrainingConfig:
+    mask_ratio: float
+    unmasked_fraction: float
+    loss: str
+    visible_loss_weight: float
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    n_epochs: int
+    tol: float
+    n_iter_no_change: int
+    verbose: int
+    schedule: bool = True  # warm-up and cosine decay; False keeps a constant learning rate
+
+
+@dataclass
+class TrainingHistory:
+    loss_curve: list
+    validation_scores: list
+    n_epochs: int
+    optimizer_state: dict
+
+
+def masked_loss_terms(
+    network, xb, mask_ratio, loss, visible_loss_weight, generator, unmasked_fraction=0.0
+):
+    """Weighted reconstruction error sum and weight sum of one batch.
+
+    Entries of hidden tokens weigh 1, visible ones ``visible_loss_weight``; NaN entries
+    (missing values and padding) weigh 0. ``unmasked_fraction`` of the rows keep every
+    token visible.
+    """
+    xs = network.standardize(xb)
+    tokens = network.patcher.to_tokens(xs)
+    hide = random_token_mask(
+        torch.isnan(tokens).all(dim=-1), mask_ratio, generator, unmasked_fraction
+    )
+    reconstruction = network.decode_standardized(network.encode_standardized(xs, hide))
+    observed = ~torch.isnan(xs)
+    hidden_entries = network.patcher.tokens_to_entries(hide)
+    weight = torch.where(hidden_entries, 1.0, visible_loss_weight) * observed
+    error = reconstruction - xs.nan_to_num(0.0)
+    error = error.abs() if loss == "l1" else error.square()
+    return (error * weight).sum(), weight.sum()
+
+
+def batches(n_rows, batch_size, order=None):
+    """Index blocks of one pass over the rows, in ``order`` if given."""
+    for start in range(0, n_rows, batch_size):
+        stop = min(start + batch_size, n_rows)
+        yield order[start:stop] if order is not None else slice(start, stop)
+
+
+@torch.inference_mode()
+def evaluation_loss(network, X, mask_ratio, loss, batch_size, device):
+    """Mean error on the hidden entries of float32 rows ``X`` under the fixed evaluation mask."""
+    generator = torch.Generator(device=device).manual_seed(EVALUATION_SEED)
+    total = weight = 0.0
+    for rows in batches(len(X), batch_size):
+        xb = torch.as_tensor(X[rows], device=device)
+        error_sum, weight_sum = masked_loss_terms(network, xb, mask_ratio, loss, 0.0, generator)
+        total += float(error_sum)
+        weight += float(weight_sum)
+    return total / max(weight, np.finfo(np.float32).tiny)
+
+
+def _schedule(total_steps):
+    warmup = max(1, int(WARMUP_FRACTION * total_steps))
+
+    def factor(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        cosine = 0.5 * (1 + math.cos(math.pi * progress))
+        return FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * cosine
+
+    return factor
+
+
+def train(network, X, config, generator, device, X_val=None, optimizer_state=None):
+    """Train ``network`` in place on the float32 tensor ``X`` (already on ``device``).
+
+    Stops after ``config.n_epochs`` epochs or when the validation score (``X_val`` given)
+    or else the training loss has not improved by ``tol`` for ``n_iter_no_change`` epochs;
+    with ``X_val`` the best weights seen are restored.
+
+    Raises
+    ------
+    ValueError
+        When the loss becomes non-finite; ``network`` is then left half-trained, so callers
+        train a copy.
+    """
+    optimizer = torch.optim.AdamW(
+        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+        foreach=True,
+    )
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+    steps_per_epoch = math.ceil(len(X) / config.batch_size)
+    scheduler = None
+    if config.schedule:
+        total_steps = config.n_epochs * steps_per_epoch
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(total_steps))
+
+    loss_curve, validation_scores = [], []
+    best, best_state, epochs_no_improvement = -np.inf, None, 0
+    progress = tqdm(range(config.n_epochs), disable=not config.verbose, unit="epoch")
+    network.train()
+    for epoch in progress:
+        order = torch.randperm(len(X), generator=generator, device=device)
+        epoch_loss = epoch_weight = 0.0
+        for rows in batches(len(X), config.batch_size, order):
+            error_sum, weight_sum = masked_loss_terms(
+                network, X[rows], config.mask_ratio, config.loss,
+                config.visible_loss_weight, generator, config.unmasked_fraction,
+            )
+            loss = error_sum / weight_sum.clamp(min=1.0)
+            if not torch.isfinite(loss):
+                raise ValueError(
+                    f"The training loss became non-finite at epoch {epoch + 1}; "
+                    "lower learning_rate_init or check the input for extreme values."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), MAX_GRAD_NORM)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            epoch_loss += float(error_sum.detach())
+            epoch_weight += float(weight_sum)
+        loss_curve.append(epoch_loss / max(epoch_weight, 1.0))
+        postfix = {"loss": f"{loss_curve[-1]:.4f}"}
+
+        if X_val is not None:
+            network.eval()
+            validation_scores.append(-evaluation_loss(
+                network, X_val, config.mask_ratio, config.loss, config.batch_size, device
+            ))
+            network.train()
+            current = validation_scores[-1]
+            postfix["val_loss"] = f"{-current:.4f}"
+        else:
+            current = -loss_curve[-1]
+        progress.set_postfix(postfix)
+
+        if current > best + config.tol:
+            epochs_no_improvement = 0
+        else:
+            epochs_no_improvement += 1
+        if current > best:
+            best = current
+            if X_val is not None:
+                best_state = copy.deepcopy(network.state_dict())
+        if epochs_no_improvement >= config.n_iter_no_change:
+            break
+    network.eval()
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    return TrainingHistory(loss_curve, validation_scores, epoch + 1, optimizer.state_dict())
