@@ -154,12 +154,24 @@ class BaseSimMIM(BaseEstimator):
         return self
 
     def _train(self, X, continuing, incremental):
+        # A fit that fails leaves the estimator exactly as it was: unfitted, or the last
+        # good model (validate_data sets n_features_in_ before training can fail).
+        state = dict(self.__dict__)
+        try:
+            self._train_or_raise(X, continuing, incremental)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _train_or_raise(self, X, continuing, incremental):
         X = validate_data(
             self, X, reset=not continuing, dtype=[np.float64, np.float32],
             ensure_all_finite="allow-nan", ensure_min_samples=1,
         )
         device = resolve_device(self.device)
         rng = self._rng_ if continuing else check_random_state(self.random_state)
+        X_train, X_val = self._split_validation(X, rng, incremental)
         if continuing:
             network = copy.deepcopy(self.module_)
             optimizer_state = self._optimizer_state if incremental else None
@@ -168,7 +180,6 @@ class BaseSimMIM(BaseEstimator):
             optimizer_state = None
         network.to(device)
 
-        X_train, X_val = self._split_validation(X, rng, incremental)
         X_train = torch.as_tensor(np.asarray(X_train, dtype=np.float32), device=device)
         if X_val is not None:
             X_val = torch.as_tensor(np.asarray(X_val, dtype=np.float32), device=device)

@@ -117,6 +117,9 @@ def train(network, X, config, generator, device, X_val=None, optimizer_state=Non
     )
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
+        # The saved state carries the old hyper-parameters; set_params may have changed them.
+        for group in optimizer.param_groups:
+            group.update(lr=config.learning_rate, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(X) / config.batch_size)
     scheduler = None
     if config.schedule:
