@@ -1,0 +1,42 @@
+"""Write a benchmark's rows to benchmarks/results/<name>.json and <name>.md."""
+
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
+    return str(value)
+
+
+def markdown_table(rows):
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_results(name, tables, notes=""):
+    """Save ``tables`` ({title: list of row dicts}) as JSON and as Markdown tables."""
+    RESULTS.mkdir(exist_ok=True)
+    machine = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "processor": platform.machine(),
+    }
+    (RESULTS / f"{name}.json").write_text(
+        json.dumps({"machine": machine, "tables": tables, "notes": notes}, indent=2)
+    )
+    parts = [f"# {name}", "", notes, ""] if notes else [f"# {name}", ""]
+    for title, rows in tables.items():
+        parts += [f"## {title}", "", markdown_table(rows), ""]
+    parts.append(f"Machine: {machine}")
+    (RESULTS / f"{name}.md").write_text("\n".join(parts) + "\n")
+    print("\n".join(parts))
