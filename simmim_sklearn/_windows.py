@@ -1,0 +1,501 @@
+"""Sliding windows for direct multi-horizon forecasting, and per-window level handling."""
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.base import (
+    BaseEstimator,
+    OneToOneFeatureMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+
+__all__ = ["LevelRegressor", "WindowNormalizer", "make_windows"]
+
+
+def _as_2d(a, name, default_name):
+    """Return ``(values of shape (T, C), column names)`` of a 1-D or 2-D series."""
+    if isinstance(a, pd.DataFrame):
+        return a.to_numpy(), [str(c) for c in a.columns]
+    if isinstance(a, pd.Series):
+        return a.to_numpy()[:, None], [default_name if a.name is None else str(a.name)]
+    values = np.asarray(a)
+    if values.ndim == 1:
+        return values[:, None], [default_name]
+    if values.ndim == 2:
+        return values, [f"{default_name}_{j}" for j in range(values.shape[1])]
+    raise ValueError(
+        f"{name} must be 1-D or 2-D (n_timesteps, n_channels); got {values.ndim} dims."
+    )
+
+
+@validate_params(
+    {
+        "y": ["array-like"],
+        "window_length": [Interval(Integral, 1, None, closed="left")],
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "step": [Interval(Integral, 1, None, closed="left")],
+        "exog": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_windows(y, window_length, horizon=1, step=1, exog=None):
+    """Cut a series into input windows and the ``horizon`` targets that follow each window.
+
+    Window ``i`` covers the time steps ``[s, s + window_length)`` with ``s = i * step``; its
+    targets are the ``horizon`` steps right after it, ``[s + window_length,
+    s + window_length + horizon)``, so a window never contains its own targets. Only windows
+    with a full set of targets are produced, which gives
+    ``n_windows = (n_timesteps - window_length - horizon) // step + 1``.
+
+    Parameters
+    ----------
+    y : array-like or pandas Series of shape (n_timesteps,), or array-like or pandas DataFrame \
+of shape (n_timesteps, n_channels)
+        The series to forecast. NaN is allowed anywhere and passed through as is.
+
+    window_length : int
+        Number of time steps in each input window.
+
+    horizon : int, default=1
+        Number of steps after each window to forecast.
+
+    step : int, default=1
+        Distance in time steps between the starts of consecutive windows.
+
+    exog : array-like or pandas DataFrame of shape (n_timesteps,) or (n_timesteps, n_exog), \
+default=None
+        Known covariates aligned with ``y``. Their values over each window are appended to the
+        window as extra channels after the channels of ``y``; they add no targets.
+
+    Returns
+    -------
+    X : ndarray or DataFrame of shape (n_windows, n_channels_total * window_length)
+        One flat window per row, channel-major: the ``window_length`` values of the first
+        channel in time order, then those of the second channel, and so on. The channels are
+        the ``C`` channels of ``y`` (``C = 1`` for 1-D ``y``) followed by the ``n_exog``
+        channels of ``exog``, so ``n_channels_total = C + n_exog`` and the rows can be read by
+        ``SimMIMTransformer(input_shape=(C + n_exog, window_length))``.
+
+    Y : ndarray or DataFrame of shape (n_windows, C * horizon)
+        The targets of each window, channel-major like ``X``. ``Y`` is 2-D even for 1-D ``y``
+        and ``horizon=1``, so it can be given as is to any multi-output regressor.
+
+    See Also
+    --------
+    WindowNormalizer : Remove each window's level before feature extraction.
+    LevelRegressor : Forecast non-stationary series relative to each window's level.
+    sklearn.model_selection.TimeSeriesSplit : Cross-validation that respects time order.
+
+    Notes
+    -----
+    When ``y`` is a pandas Series or DataFrame, ``X`` and ``Y`` are DataFrames indexed by the
+    time stamp of each window's first target, with columns ``{name}_lag_{k}`` (``k`` steps
+    before that first target, from ``window_length`` down to 1) and ``{name}_step_{k}``
+    (``k`` from 1 to ``horizon``). ``name`` is the column name, or the Series name (``"y"``
+    when it has none); unnamed exog channels are called ``exog`` or ``exog_{j}``. A NumPy
+    ``y`` gives NumPy outputs.
+
+    Windows containing NaN are kept, since ``SimMIMTransformer`` hides NaN values. Targets
+    containing NaN are kept too; drop those rows before fitting a regressor, e.g. with
+    ``mask = ~np.isnan(Y).any(axis=1)`` and ``X[mask], Y[mask]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simmim_sklearn._windows import make_windows
+    >>> X, Y = make_windows(np.arange(8), window_length=3, horizon=2)
+    >>> X
+    array([[0, 1, 2],
+           [1, 2, 3],
+           [2, 3, 4],
+           [3, 4, 5]])
+    >>> Y
+    array([[3, 4],
+           [4, 5],
+           [5, 6],
+           [6, 7]])
+
+    Two channels, every second window; rows are channel-major:
+
+    >>> y2 = np.column_stack([np.arange(6), 10 * np.arange(6)])
+    >>> X, Y = make_windows(y2, window_length=2, step=2)
+    >>> X
+    array([[ 0,  1,  0, 10],
+           [ 2,  3, 20, 30]])
+    >>> Y
+    array([[ 2, 20],
+           [ 4, 40]])
+
+    A pandas Series keeps the time stamps of the targets:
+
+    >>> import pandas as pd
+    >>> s = pd.Series([1.0, 2.0, 3.0, 4.0], name="sales",
+    ...               index=pd.date_range("2024-01-01", periods=4, freq="D"))
+    >>> X, Y = make_windows(s, window_length=2)
+    >>> X
+                sales_lag_2  sales_lag_1
+    2024-01-03          1.0          2.0
+    2024-01-04          2.0          3.0
+    >>> Y
+                sales_step_1
+    2024-01-03           3.0
+    2024-01-04           4.0
+    """
+    values, names = _as_2d(y, "y", "y")
+    n_timesteps = values.shape[0]
+    if n_timesteps < window_length + horizon:
+        raise ValueError(
+            f"y has {n_timesteps} time steps; window_length={window_length} and "
+            f"horizon={horizon} need at least {window_length + horizon}."
+        )
+    inputs = values
+    input_names = names
+    if exog is not None:
+        exog_values, exog_names = _as_2d(exog, "exog", "exog")
+        if exog_values.shape[0] != n_timesteps:
+            raise ValueError(
+                f"exog has {exog_values.shape[0]} time steps but y has {n_timesteps}; "
+                "they must be aligned."
+            )
+        inputs = np.concatenate([values, exog_values], axis=1)
+        input_names = names + exog_names
+
+    # sliding_window_view along time of a (T, C) array gives (n, C, W): already channel-major.
+    windows = sliding_window_view(inputs[: n_timesteps - horizon], window_length, axis=0)[::step]
+    targets = sliding_window_view(values[window_length:], horizon, axis=0)[::step]
+    X = windows.reshape(len(windows), -1)
+    Y = targets.reshape(len(targets), -1)
+
+    if not isinstance(y, (pd.Series, pd.DataFrame)):
+        return X, Y
+    first_target = np.arange(len(X)) * step + window_length
+    index = y.index[first_target]
+    X_columns = [f"{c}_lag_{k}" for c in input_names for k in range(window_length, 0, -1)]
+    Y_columns = [f"{c}_step_{k}" for c in names for k in range(1, horizon + 1)]
+    return (
+        pd.DataFrame(X, index=index, columns=X_columns),
+        pd.DataFrame(Y, index=index, columns=Y_columns),
+    )
+
+
+def _window_offsets(X, method, n_channels):
+    """Per-row, per-channel level of flat channel-major windows; 0 where a channel is all NaN."""
+    windows = X.reshape(X.shape[0], n_channels, -1)
+    observed = ~np.isnan(windows)
+    if method == "last":
+        # argmax over the reversed mask finds the last observed position of each channel.
+        last = windows.shape[2] - 1 - np.argmax(observed[:, :, ::-1], axis=2)
+        offsets = np.take_along_axis(windows, last[:, :, None], axis=2)[:, :, 0]
+        return np.where(observed.any(axis=2), offsets, 0).astype(X.dtype, copy=False)
+    # nansum / count instead of nanmean: an all-NaN channel gets 0 without a RuntimeWarning.
+    count = observed.sum(axis=2)
+    total = np.nansum(windows, axis=2)
+    return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+
+
+def _check_input_shape(input_shape, n_features):
+    """Return the number of channels described by ``input_shape`` for ``n_features`` columns."""
+    if input_shape is None:
+        return 1
+    if (
+        len(input_shape) != 2
+        or not all(isinstance(v, Integral) and v >= 1 for v in input_shape)
+        or input_shape[0] * input_shape[1] != n_features
+    ):
+        raise ValueError(
+            f"input_shape must be (n_channels, window_length) with positive integers whose "
+            f"product is n_features={n_features}; got {input_shape!r}."
+        )
+    return int(input_shape[0])
+
+
+class WindowNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Subtract each window's own level, per channel.
+
+    Forecasting a trending or otherwise non-stationary series works better on windows that
+    all start from the same level. Each row is a flat window (see :func:`make_windows`); for
+    every row and channel this transformer subtracts an offset computed from that row alone,
+    so it learns nothing in :meth:`fit` besides the input shape and stores nothing from
+    :meth:`transform`. Use :meth:`offsets` to get the subtracted levels, or
+    :class:`LevelRegressor` to forecast relative to them and add them back.
+
+    Parameters
+    ----------
+    method : {"last", "mean"}, default="last"
+        ``"last"`` subtracts the channel's last observed (non-NaN) value in the row;
+        ``"mean"`` subtracts the mean of its observed values. A channel with no observed
+        value in a row gets offset 0.
+
+    input_shape : tuple of int (n_channels, window_length), default=None
+        How the flat rows split into channels, channel-major: the first ``window_length``
+        columns are channel 0, and so on. ``None`` means a single channel spanning all
+        features.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X` has feature names
+        that are all strings.
+
+    n_channels_ : int
+        Number of channels each row is split into.
+
+    See Also
+    --------
+    make_windows : Build the windows this transformer expects.
+    LevelRegressor : Fit a regressor on level-free windows and targets.
+
+    Notes
+    -----
+    NaN values pass through unchanged and are ignored when computing the offsets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from simmim_sklearn._windows import WindowNormalizer
+    >>> X = np.array([[1.0, 2.0, 4.0, 10.0, 20.0, np.nan]])
+    >>> normalizer = WindowNormalizer(input_shape=(2, 3)).fit(X)
+    >>> normalizer.offsets(X)
+    array([[ 4., 20.]])
+    >>> normalizer.transform(X)
+    array([[ -3.,  -2.,   0., -10.,   0.,  nan]])
+    >>> WindowNormalizer(method="mean").fit_transform(X[:, :3])
+    array([[-1.33333333, -0.33333333,  1.66666667]])
+    """
+
+    _parameter_constraints: dict = {
+        "method": [StrOptions({"last", "mean"})],
+        "input_shape": [tuple, list, None],
+    }
+
+    def __init__(self, method="last", input_shape=None):
+        self.method = method
+        self.input_shape = input_shape
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the input shape of `X`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Flat windows, channel-major.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan")
+        self.n_channels_ = _check_input_shape(self.input_shape, X.shape[1])
+        return self
+
+    def offsets(self, X):
+        """Return the level subtracted from each row and channel.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Flat windows, channel-major.
+
+        Returns
+        -------
+        offsets : ndarray of shape (n_samples, n_channels_)
+            The offset of each row's channels; 0 for a channel with no observed value.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
+        return _window_offsets(X, self.method, self.n_channels_)
+
+    def transform(self, X):
+        """Subtract each row's per-channel offset.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Flat windows, channel-major.
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_samples, n_features)
+            The windows minus their offsets, in the dtype of `X` (float32 or float64).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
+        offsets = _window_offsets(X, self.method, self.n_channels_)
+        return X - np.repeat(offsets, X.shape[1] // self.n_channels_, axis=1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class LevelRegressor(RegressorMixin, BaseEstimator):
+    """Regress on windows and targets taken relative to each window's level.
+
+    For every row, the per-channel offset of :class:`WindowNormalizer` is subtracted from
+    the window and from the targets; the wrapped regressor is fitted on what remains, and
+    :meth:`predict` adds each row's offsets back. The targets must be channel-major like the
+    output of :func:`make_windows`: with ``C`` channels, ``Y`` has ``C * horizon`` columns
+    and channel ``c``'s offset applies to its ``horizon`` columns; with one channel it
+    applies to all columns. This lets a regressor that cannot extrapolate forecast trending
+    series, e.g. ``LevelRegressor(make_pipeline(SimMIMTransformer(input_shape=(1, 36)),
+    RidgeCV()))``.
+
+    Parameters
+    ----------
+    regressor : estimator object
+        The regressor fitted on the level-free windows and targets; cloned into
+        ``regressor_``.
+
+    method : {"last", "mean"}, default="last"
+        How the level of each window is computed; see :class:`WindowNormalizer`.
+
+    input_shape : tuple of int (n_channels, window_length), default=None
+        How the flat rows split into channels; see :class:`WindowNormalizer`.
+
+    Attributes
+    ----------
+    regressor_ : estimator object
+        The fitted clone of `regressor`.
+
+    normalizer_ : WindowNormalizer
+        The fitted transformer computing the offsets.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X` has feature names
+        that are all strings.
+
+    See Also
+    --------
+    make_windows : Build windows and channel-major targets.
+    WindowNormalizer : The level removal applied to the windows.
+    sklearn.compose.TransformedTargetRegressor : Transform the targets with a fixed function.
+
+    Notes
+    -----
+    NaN values in `X` pass through to the wrapped regressor, which must accept them if they
+    occur. The targets must be finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from simmim_sklearn._windows import LevelRegressor, make_windows
+    >>> y = np.arange(30.0) + np.tile([0.0, 1.0, -1.0], 10)
+    >>> X, Y = make_windows(y, window_length=6, horizon=2)
+    >>> model = LevelRegressor(LinearRegression()).fit(X[:-3], Y[:-3])
+    >>> Y[-3:]
+    array([[25., 27.],
+           [27., 29.],
+           [29., 28.]])
+    >>> np.allclose(model.predict(X[-3:]), Y[-3:])
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "regressor": [HasMethods(["fit", "predict"])],
+        "method": [StrOptions({"last", "mean"})],
+        "input_shape": [tuple, list, None],
+    }
+
+    def __init__(self, regressor, method="last", input_shape=None):
+        self.regressor = regressor
+        self.method = method
+        self.input_shape = input_shape
+
+    def _target_offsets(self, offsets, n_outputs):
+        """Repeat each channel's offset over its ``n_outputs // n_channels`` target columns."""
+        n_channels = offsets.shape[1]
+        if n_outputs % n_channels:
+            raise ValueError(
+                f"y has {n_outputs} columns, which is not a multiple of the {n_channels} "
+                "channels given by input_shape; targets must be channel-major."
+            )
+        return np.repeat(offsets, n_outputs // n_channels, axis=1)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **fit_params):
+        """Fit the regressor on level-free windows and targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Flat windows, channel-major.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, channel-major (see the class description).
+
+        **fit_params : dict
+            Passed to the ``fit`` method of the regressor.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
+            multi_output=True,
+            y_numeric=True,
+        )
+        self.normalizer_ = WindowNormalizer(self.method, self.input_shape).fit(X)
+        offsets = self.normalizer_.offsets(X)
+        y_2d = y.reshape(len(y), -1)
+        y_level_free = (y_2d - self._target_offsets(offsets, y_2d.shape[1])).reshape(y.shape)
+        self.regressor_ = clone(self.regressor).fit(
+            self.normalizer_.transform(X), y_level_free, **fit_params
+        )
+        return self
+
+    def predict(self, X):
+        """Predict with the regressor and add each row's offsets back.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Flat windows, channel-major.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Forecasts on the original level, shaped like the targets given to `fit`.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
+        pred = self.regressor_.predict(self.normalizer_.transform(X))
+        pred_2d = pred.reshape(len(pred), -1)
+        offsets = self._target_offsets(self.normalizer_.offsets(X), pred_2d.shape[1])
+        return (pred_2d + offsets).reshape(pred.shape)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        regressor_tags = get_tags(self.regressor)
+        # NaN reaches the wrapped regressor untouched, so NaN support is the regressor's.
+        tags.input_tags.allow_nan = regressor_tags.input_tags.allow_nan
+        tags.target_tags.multi_output = regressor_tags.target_tags.multi_output
+        tags.target_tags.single_output = regressor_tags.target_tags.single_output
+        return tags
