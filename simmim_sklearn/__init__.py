@@ -1,6 +1,7 @@
 """Self-supervised masked-modeling (SimMIM) features for scikit-learn."""
 
 from ._transformer import SimMIMTransformer
+from ._windows import LevelRegressor, WindowNormalizer, make_windows
 
-__all__ = ["SimMIMTransformer"]
+__all__ = ["LevelRegressor", "SimMIMTransformer", "WindowNormalizer", "make_windows"]
 __version__ = "0.1.0"

@@ -110,7 +110,7 @@ default=None
     Examples
     --------
     >>> import numpy as np
-    >>> from simmim_sklearn._windows import make_windows
+    >>> from simmim_sklearn import make_windows
     >>> X, Y = make_windows(np.arange(8), window_length=3, horizon=2)
     >>> X
     array([[0, 1, 2],
@@ -263,7 +263,7 @@ class WindowNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from simmim_sklearn._windows import WindowNormalizer
+    >>> from simmim_sklearn import WindowNormalizer
     >>> X = np.array([[1.0, 2.0, 4.0, 10.0, 20.0, np.nan]])
     >>> normalizer = WindowNormalizer(input_shape=(2, 3)).fit(X)
     >>> normalizer.offsets(X)
@@ -400,7 +400,7 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LinearRegression
-    >>> from simmim_sklearn._windows import LevelRegressor, make_windows
+    >>> from simmim_sklearn import LevelRegressor, make_windows
     >>> y = np.arange(30.0) + np.tile([0.0, 1.0, -1.0], 10)
     >>> X, Y = make_windows(y, window_length=6, horizon=2)
     >>> model = LevelRegressor(LinearRegression()).fit(X[:-3], Y[:-3])

@@ -10,7 +10,7 @@ from sklearn.model_selection import TimeSeriesSplit, cross_val_score
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from simmim_sklearn._windows import LevelRegressor, WindowNormalizer, make_windows
+from simmim_sklearn import LevelRegressor, WindowNormalizer, make_windows
 
 # --- make_windows -------------------------------------------------------------------------
 
