@@ -21,11 +21,13 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     the missing entries with the decoded values; observed entries come back unchanged.
 
     The network and its training are those of :class:`SimMIMTransformer`; only the defaults
-    that imputation needs differ (``unmasked_fraction``, ``n_components``, ``mask_ratio``).
+    that imputation needs differ: ``unmasked_fraction``, ``visible_loss_weight``,
+    ``mask_ratio``, ``early_stopping`` and ``n_iter_no_change``, chosen on training data (see
+    ``benchmarks/tune_imputer_defaults.py``).
 
     Parameters
     ----------
-    n_components : int, default=32
+    n_components : int, default=16
         Width of the representation that the missing entries are decoded from.
     hidden_width : int, default=128
         Width of the encoder's hidden layers and of the decoder.
@@ -47,8 +49,9 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         ``transform`` fills has hidden entries, so imputation needs none.
     loss : {"l1", "l2"}, default="l1"
         Reconstruction error, computed on standardised values.
-    visible_loss_weight : float, default=0.5
-        Weight of the visible tokens' reconstruction error relative to the hidden ones.
+    visible_loss_weight : float, default=0.0
+        Weight of the visible tokens' reconstruction error relative to the hidden ones;
+        imputation only ever reads the hidden ones.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs; ``"auto"`` trains for about 2,000 optimisation steps
         (between 5 and 500 epochs).
@@ -58,12 +61,13 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         Peak learning rate of AdamW (warm-up, then cosine decay).
     weight_decay : float, default=0.05
         AdamW's decoupled weight decay.
-    early_stopping : bool, default=False
+    early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows and stop when their masked
-        reconstruction score stops improving; the best weights are kept.
+        reconstruction score, an imputation error, stops improving; the best weights are
+        kept. On small sets longer training overfits, so this is on by default.
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping`` is set.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=50
         Epochs without an improvement of at least ``tol`` before training stops.
     tol : float, default=1e-4
         Minimum improvement of the loss (or validation score) that resets the count.
@@ -95,6 +99,11 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         Training loss of each epoch.
     best_loss_ : float
         Lowest training loss reached.
+    validation_scores_ : list of float
+        Validation score (negative masked error) of each epoch; only with
+        ``early_stopping``.
+    best_validation_score_ : float
+        Best validation score; only with ``early_stopping``.
     mean_ : ndarray of shape (n_features,)
         Per-feature mean used for the internal standardisation.
     scale_ : ndarray of shape (n_features,)
@@ -155,7 +164,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         encoder="auto",
         input_shape=None,
         patch_size="auto",
-        mask_ratio=0.5,
+        mask_ratio=0.3,
         unmasked_fraction=0.0,
         loss="l1",
         visible_loss_weight=0.0,
@@ -163,7 +172,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         batch_size="auto",
         learning_rate_init=1e-3,
         weight_decay=0.05,
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=50,
         tol=1e-4,
