@@ -2,7 +2,7 @@
 RMSE on entries hidden (30% MCAR) in a held-out quarter of each set's *training* split
 (the split of bench_imputation.py), so the benchmark's test split is never looked at.
 
-Writes benchmarks/results/tune_imputer_defaults.json and .md.
+Writes benchmarks/results/tune_imputer_defaults_last_run.json and .md.
 """
 
 import json
@@ -46,11 +46,11 @@ def main(names):
             results.setdefault(variant, {})[name] = rmse
             print(name, variant, round(rmse, 4), flush=True)
     out = Path(__file__).parent / "results"
-    (out / "tune_imputer_defaults.json").write_text(json.dumps(results, indent=2))
+    (out / "tune_imputer_defaults_last_run.json").write_text(json.dumps(results, indent=2))
     lines = ["| variant | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     lines += [f"| {v} | " + " | ".join(f"{r[n]:.3f}" for n in names) + " |"
               for v, r in results.items()]
-    (out / "tune_imputer_defaults.md").write_text(
+    (out / "tune_imputer_defaults_last_run.md").write_text(
         "RMSE (feature-std units) on 30% MCAR entries of a validation quarter of the "
         "training split.\n\n" + "\n".join(lines) + "\n"
     )
