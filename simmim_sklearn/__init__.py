@@ -1,7 +1,14 @@
 """Self-supervised masked-modeling (SimMIM) features for scikit-learn."""
 
+from ._imputer import SimMIMImputer
 from ._transformer import SimMIMTransformer
 from ._windows import LevelRegressor, WindowNormalizer, make_windows
 
-__all__ = ["LevelRegressor", "SimMIMTransformer", "WindowNormalizer", "make_windows"]
+__all__ = [
+    "LevelRegressor",
+    "SimMIMImputer",
+    "SimMIMTransformer",
+    "WindowNormalizer",
+    "make_windows",
+]
 __version__ = "0.1.0"

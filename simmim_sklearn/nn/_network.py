@@ -75,3 +75,7 @@ class SimMIMNetwork(nn.Module):
     def decode(self, z):
         """Rows in input units (the ``inverse_transform`` path)."""
         return self.decode_standardized(z) * self.scale + self.center
+
+    def reconstruct(self, x):
+        """Raw rows decoded from their own representation, NaN entries hidden (imputation)."""
+        return self.decode(self.forward(x))

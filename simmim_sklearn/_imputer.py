@@ -1,0 +1,306 @@
+"""SimMIMImputer: the masked model's reconstruction of hidden entries as a missing-value imputer."""
+
+import warnings
+
+import numpy as np
+from sklearn.base import TransformerMixin
+from sklearn.impute import MissingIndicator
+from sklearn.utils._missing import is_scalar_nan
+from sklearn.utils._param_validation import MissingValues
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+
+from ._base import BaseSimMIM
+
+
+class SimMIMImputer(TransformerMixin, BaseSimMIM):
+    """Missing-value imputation by masked modeling (SimMIM).
+
+    Training hides a random ``mask_ratio`` of each row's observed tokens, on top of its
+    missing entries (always hidden, never scored), and learns to reconstruct the hidden ones.
+    ``transform`` encodes each row with its missing entries hidden, decodes it and fills
+    the missing entries with the decoded values; observed entries come back unchanged.
+
+    The network and its training are those of :class:`SimMIMTransformer`; only the defaults
+    that imputation needs differ: ``unmasked_fraction``, ``visible_loss_weight``,
+    ``mask_ratio``, ``early_stopping`` and ``n_iter_no_change``, chosen on training data (see
+    ``benchmarks/tune_imputer_defaults.py``).
+
+    Parameters
+    ----------
+    n_components : int, default=16
+        Width of the representation that the missing entries are decoded from.
+    hidden_width : int, default=128
+        Width of the encoder's hidden layers and of the decoder.
+    depth : int, default=2
+        Number of residual blocks in the encoder.
+    encoder : {"auto", "mlp"}, default="auto"
+        Encoder architecture; ``"auto"`` picks the one suited to the layout.
+    input_shape : tuple of int, default=None
+        Layout of a row: ``(C, L)`` for a C-channel window of length L (channel-major),
+        ``(C, H, W)`` for an image, ``None`` for tabular features. With a window, gaps in
+        a series are filled from the rest of the window.
+    patch_size : int, tuple of int or "auto", default="auto"
+        Token size along each axis of ``input_shape`` (see :class:`SimMIMTransformer`).
+        A token with some entries missing is shown with those entries at the mean.
+    mask_ratio : float, default=0.3
+        Fraction of each row's observed tokens hidden at every training step; in (0, 1).
+    unmasked_fraction : float, default=0.0
+        Fraction of the rows of each batch shown with no token hidden. Every row that
+        ``transform`` fills has hidden entries, so imputation needs none.
+    loss : {"l1", "l2"}, default="l1"
+        Reconstruction error, computed on standardised values.
+    visible_loss_weight : float, default=0.0
+        Weight of the visible tokens' reconstruction error relative to the hidden ones;
+        imputation only ever reads the hidden ones.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs; ``"auto"`` trains for about 2,000 optimisation steps
+        (between 5 and 500 epochs).
+    batch_size : int or "auto", default="auto"
+        Rows per optimisation step; ``"auto"`` is ``min(256, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Peak learning rate of AdamW (warm-up, then cosine decay).
+    weight_decay : float, default=0.05
+        AdamW's decoupled weight decay.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows and stop when their masked
+        reconstruction score, an imputation error, stops improving; the best weights are
+        kept. On small sets longer training overfits, so this is on by default.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out when ``early_stopping`` is set.
+    n_iter_no_change : int, default=50
+        Epochs without an improvement of at least ``tol`` before training stops.
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation score) that resets the count.
+    device : str, default="auto"
+        ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
+        ``"mps"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, masking, shuffling and the validation split.
+    verbose : int, default=0
+        Show a progress bar with the training loss when positive.
+    warm_start : bool, default=False
+        Continue training the current model on ``fit`` instead of starting anew.
+    missing_values : int, float or None, default=np.nan
+        The placeholder for missing values; all its occurrences are imputed.
+    add_indicator : bool, default=False
+        Append a :class:`~sklearn.impute.MissingIndicator` of the features that had
+        missing values at fit to the output.
+    keep_empty_features : bool, default=False
+        Keep features that have no observed value at ``fit`` in the output, their missing
+        entries filled with 0; by default they are dropped.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss of each epoch.
+    best_loss_ : float
+        Lowest training loss reached.
+    validation_scores_ : list of float
+        Validation score (negative masked error) of each epoch; only with
+        ``early_stopping``.
+    best_validation_score_ : float
+        Best validation score; only with ``early_stopping``.
+    mean_ : ndarray of shape (n_features,)
+        Per-feature mean used for the internal standardisation.
+    scale_ : ndarray of shape (n_features,)
+        Per-feature standard deviation used for the internal standardisation.
+    input_shape_ : tuple of int
+        Layout of a row as ``(C, *spatial)``.
+    patch_size_ : tuple of int
+        Patch size along each spatial axis.
+    encoder_ : str
+        Encoder used.
+    n_components_ : int
+        Width of the representation.
+    empty_features_ : ndarray of bool of shape (n_features_in_,)
+        Features without any observed value at ``fit``.
+    indicator_ : MissingIndicator or None
+        The indicator appended to the output, when ``add_indicator``.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.impute.IterativeImputer : Imputation by round-robin regression.
+    sklearn.impute.KNNImputer : Imputation from the nearest complete rows.
+    SimMIMTransformer : The same masked model as a representation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_diabetes
+    >>> from simmim_sklearn import SimMIMImputer
+    >>> X, _ = load_diabetes(return_X_y=True)
+    >>> X_missing = X.copy()
+    >>> X_missing[np.random.RandomState(0).rand(*X.shape) < 0.2] = np.nan
+    >>> imputer = SimMIMImputer(max_iter=5, random_state=0).fit(X_missing)
+    >>> X_filled = imputer.transform(X_missing)
+    >>> bool(np.isnan(X_filled).any())
+    False
+    >>> observed = ~np.isnan(X_missing)
+    >>> bool((X_filled[observed] == X_missing[observed]).all())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSimMIM._parameter_constraints,
+        "missing_values": [MissingValues(numeric_only=True)],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=16,
+        *,
+        hidden_width=128,
+        depth=2,
+        encoder="auto",
+        input_shape=None,
+        patch_size="auto",
+        mask_ratio=0.3,
+        unmasked_fraction=0.0,
+        loss="l1",
+        visible_loss_weight=0.0,
+        max_iter="auto",
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        weight_decay=0.05,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=50,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+    ):
+        super().__init__(
+            n_components, hidden_width=hidden_width, depth=depth, encoder=encoder,
+            input_shape=input_shape, patch_size=patch_size, mask_ratio=mask_ratio,
+            unmasked_fraction=unmasked_fraction, loss=loss,
+            visible_loss_weight=visible_loss_weight, max_iter=max_iter, batch_size=batch_size,
+            learning_rate_init=learning_rate_init, weight_decay=weight_decay,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, tol=tol, device=device,
+            random_state=random_state, verbose=verbose, warm_start=warm_start,
+        )
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+
+    # -- fitting ---------------------------------------------------------------------------
+
+    def _train(self, X, continuing, incremental):
+        X, missing = self._validate_with_mask(X, reset=not continuing)
+        if continuing:
+            empty, indicator = self.empty_features_, self.indicator_
+        else:
+            empty = missing.all(axis=0)
+            if empty.any() and not self.keep_empty_features:
+                warnings.warn(
+                    f"Features {np.flatnonzero(empty).tolist()} have no observed value and "
+                    "are dropped from the output; set keep_empty_features=True to keep them.",
+                    UserWarning, stacklevel=4,
+                )
+            indicator = None
+            if self.add_indicator:
+                indicator = MissingIndicator(
+                    missing_values=self.missing_values, error_on_new=False
+                ).fit(X)
+        # The shared training validates its input again; it gets the rows with missing
+        # entries as NaN, so the names checked here are set aside while it runs.
+        names = self.__dict__.pop("feature_names_in_", None)
+        try:
+            super()._train(_network_input(X, missing, empty), continuing, incremental)
+        finally:
+            if names is not None:
+                self.feature_names_in_ = names
+        self.empty_features_, self.indicator_ = empty, indicator
+
+    def _validate_with_mask(self, X, reset):
+        """Validated ``X`` and its mask of missing entries."""
+        nan_marks_missing = is_scalar_nan(self.missing_values)
+        X = validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan" if nan_marks_missing else True,
+        )
+        missing = np.isnan(X) if nan_marks_missing else X == self.missing_values
+        return X, missing
+
+    # -- imputation ------------------------------------------------------------------------
+
+    def transform(self, X):
+        """Impute the missing entries of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to complete; entries equal to ``missing_values`` are imputed.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features_out)
+            ``X`` with its missing entries filled, without the empty features unless
+            ``keep_empty_features``, followed by the missing indicator if
+            ``add_indicator``; in the dtype of ``X`` (float32 or float64).
+        """
+        check_is_fitted(self)
+        X, missing = self._validate_with_mask(X, reset=False)
+        empty = self.empty_features_
+        reconstruction = self._map_rows(
+            "reconstruct", _network_input(X, missing, empty), self.n_features_in_
+        )
+        # Features never observed at fit have nothing learned: their gaps get 0, as in
+        # scikit-learn's imputers.
+        reconstruction[:, empty] = 0.0
+        X_imputed = np.where(missing, reconstruction, X)
+        if not self.keep_empty_features:
+            X_imputed = X_imputed[:, ~empty]
+        if self.add_indicator:
+            X_imputed = np.hstack([X_imputed, self.indicator_.transform(X).astype(X.dtype)])
+        return X_imputed
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names: the kept input features, then the indicator's.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; ``None`` uses ``feature_names_in_`` or ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Transformed feature names.
+        """
+        check_is_fitted(self, "n_features_in_")
+        input_features = _check_feature_names_in(self, input_features)
+        names = input_features if self.keep_empty_features else (
+            input_features[~self.empty_features_]
+        )
+        if self.add_indicator:
+            names = np.concatenate([names, self.indicator_.get_feature_names_out(input_features)])
+        return names
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = is_scalar_nan(self.missing_values)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _network_input(X, missing, empty):
+    """Rows as the network reads them: missing entries NaN, never-observed features 0."""
+    X = np.where(missing, np.nan, X).astype(X.dtype, copy=False)
+    X[:, empty] = 0.0
+    return X
