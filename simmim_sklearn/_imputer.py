@@ -200,7 +200,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
 
     # -- fitting ---------------------------------------------------------------------------
 
-    def _train(self, X, continuing, incremental):
+    def _train_or_raise(self, X, continuing, incremental):
         X, missing = self._validate_with_mask(X, reset=not continuing)
         if continuing:
             empty, indicator = self.empty_features_, self.indicator_
@@ -221,7 +221,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         # entries as NaN, so the names checked here are set aside while it runs.
         names = self.__dict__.pop("feature_names_in_", None)
         try:
-            super()._train(_network_input(X, missing, empty), continuing, incremental)
+            super()._train_or_raise(_network_input(X, missing, empty), continuing, incremental)
         finally:
             if names is not None:
                 self.feature_names_in_ = names

@@ -7,6 +7,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
+from sklearn.utils.validation import check_is_fitted
 
 from simmim_sklearn import SimMIMImputer
 
@@ -164,3 +165,12 @@ def test_errors():
         SimMIMImputer(add_indicator="yes").fit(X_missing)
     with pytest.raises(ValueError, match="missing_values"):
         SimMIMImputer(missing_values="?").fit(X_missing)
+
+
+def test_a_failed_first_fit_leaves_the_imputer_unfitted():
+    X = np.array([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]])
+    imputer = SimMIMImputer(max_iter=2, learning_rate_init=1e20, random_state=0)
+    with pytest.raises(ValueError, match="learning_rate_init"):
+        imputer.fit(X)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(imputer)
