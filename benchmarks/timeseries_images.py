@@ -17,6 +17,7 @@ windows of length 427 with torch limited to 2 threads.
 """
 
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -181,13 +182,16 @@ def markdown(results):
     t = results["timing"]
     lines += ["", f"Fit of 200 windows of length 427 (encoder {t['encoder']}, patch "
               f"{t['patch_size'][0]}, {t['epochs']} epochs) on 2 threads: "
-              f"{t['fit_seconds_2_threads']:.1f} s.", ""]
+              f"{t['fit_seconds_2_threads']:.1f} s.",
+              f"Machine load average at the end (1, 5, 15 min) on {results['cpus']} CPUs: "
+              f"{', '.join(f'{x:.1f}' for x in results['load_average_1_5_15_min'])}.", ""]
     return "\n".join(lines)
 
 
 def main():
     results = {"time_series": time_series_rows(), "digits": digits_rows(),
-               "timing": timing_row(), "torch_threads": torch.get_num_threads()}
+               "timing": timing_row(), "torch_threads": torch.get_num_threads(),
+               "load_average_1_5_15_min": list(os.getloadavg()), "cpus": os.cpu_count()}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "timeseries_images.json").write_text(json.dumps(results, indent=2))
     (RESULTS / "timeseries_images.md").write_text(markdown(results))
