@@ -1,11 +1,16 @@
 """SimMIMTransformer: masked-modeling representations as a scikit-learn transformer."""
 
+from numbers import Real
+
 import numpy as np
+import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseSimMIM
+from ._device import inference_device
+from .nn._masking import random_token_mask
 
 
 class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseSimMIM):
@@ -25,8 +30,14 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Width of the encoder's hidden layers and of the decoder.
     depth : int, default=2
         Number of residual blocks in the encoder.
-    encoder : {"auto", "mlp"}, default="auto"
-        Encoder architecture; ``"auto"`` picks the one suited to the layout.
+    encoder : {"auto", "mlp", "conv", "transformer"}, default="auto"
+        Encoder architecture. All embed each token by a shared linear projection and a
+        learned position embedding, with a learnable mask token in place of hidden tokens.
+        ``"mlp"`` is a residual MLP over the whole row; ``"conv"`` stacks dilated residual
+        1-D (windows) or 2-D (images) convolutions over the token grid; ``"transformer"`` is
+        a pre-norm transformer over the tokens. ``"conv"`` and ``"transformer"`` pool the
+        mean and max over the tokens that are present, so NaN padding takes no part.
+        ``"auto"`` is ``"mlp"`` for tabular rows and ``"conv"`` for windows and images.
     input_shape : tuple of int, default=None
         Layout of a row: ``(C, L)`` for a C-channel window of length L (channel-major,
         ``X3d.reshape(n, -1)``), ``(C, H, W)`` for an image, ``None`` for tabular features.
@@ -35,6 +46,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         adjacent features grouped into one token. ``"auto"`` uses single features for
         tabular rows and patches that grow with the square root of each axis otherwise.
         Axes that the patch does not divide are padded with hidden, unscored values.
+        Series of unequal length are given padded with NaN to a common length: tokens with
+        no value are missing, which ``"conv"`` and ``"transformer"`` leave out entirely.
     mask_ratio : float, default=0.5
         Fraction of each row's tokens hidden at every training step; in (0, 1).
     unmasked_fraction : float, default=0.5
@@ -49,7 +62,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         (weight 1); 0 is SimMIM's hidden-only loss.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs. ``"auto"`` trains for about 2,000 optimisation steps
-        (between 5 and 500 epochs), so the cost follows the amount of data.
+        (between 5 and 500 epochs), so the cost follows the amount of data; for ``"conv"``
+        and ``"transformer"`` the steps are also capped so that steps x rows per batch x
+        tokens per row stays under 2 million.
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; ``"auto"`` is ``min(256, n_samples)``.
     learning_rate_init : float, default=1e-3
@@ -164,6 +179,57 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
                 f"n_components={self.n_components_} features as input."
             )
         return self._map_rows("decode", Z, self.n_features_in_)
+
+    def reconstruct(self, X, mask_ratio=None, random_state=None):
+        """Hide random tokens of ``X``, as training does, and return the model's reconstruction.
+
+        Meant for inspecting a few rows (e.g. plotting masked inputs beside their
+        reconstructions); all rows are processed in one block.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to mask and reconstruct.
+        mask_ratio : float in (0, 1), default=None
+            Fraction of each row's tokens to hide; ``None`` uses the fitted ``mask_ratio``.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the choice of hidden tokens.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features)
+            Reconstructed rows in input units, in the dtype of ``X``.
+        hidden : ndarray of bool, shape (n_samples, n_features)
+            The entries that were hidden from the model.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from simmim_sklearn import SimMIMTransformer
+        >>> X = np.sin(np.linspace(0, 20, 400)).reshape(10, 40)
+        >>> model = SimMIMTransformer(input_shape=(1, 40), encoder="conv", max_iter=5,
+        ...                           random_state=0).fit(X)
+        >>> X_rec, hidden = model.reconstruct(X[:2], mask_ratio=0.5, random_state=0)
+        >>> X_rec.shape, hidden.shape, bool(hidden.any())
+        ((2, 40), (2, 40), True)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan")
+        mask_ratio = self.mask_ratio if mask_ratio is None else mask_ratio
+        if not isinstance(mask_ratio, Real) or not 0 < mask_ratio < 1:
+            raise ValueError(f"mask_ratio must be a float in (0, 1); got {mask_ratio!r}.")
+        seed = int(check_random_state(random_state).randint(2**31 - 1))
+        device = inference_device(self.device)
+        network = self.module_.to(device)
+        with torch.inference_mode():
+            x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
+            tokens = network.patcher.to_tokens(network.standardize(x))
+            generator = torch.Generator(device=device).manual_seed(seed)
+            hide = random_token_mask(torch.isnan(tokens).all(dim=-1), mask_ratio, generator)
+            X_reconstructed = network.reconstruct(x, hide).cpu().numpy().astype(X.dtype)
+            hidden = network.patcher.tokens_to_entries(hide).cpu().numpy()
+        return X_reconstructed, hidden
 
     @property
     def _n_features_out(self):

@@ -25,7 +25,7 @@ class SimMIMNetwork(nn.Module):
         self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
         self.encoder = build_encoder(
-            encoder, self.patcher.n_tokens, self.patcher.token_dim, hidden_width, depth
+            encoder, self.patcher.grid, self.patcher.token_dim, hidden_width, depth
         )
         self.linear_encoder = nn.Linear(n_features, n_components)
         self.projection = nn.Linear(self.encoder.out_features, n_components)
@@ -57,13 +57,13 @@ class SimMIMNetwork(nn.Module):
     def encode_standardized(self, xs, hide=None):
         """Representation of standardised rows; NaN entries and ``hide`` tokens are hidden."""
         tokens = self.patcher.to_tokens(xs)
-        missing = torch.isnan(tokens)
-        hidden = missing.all(dim=-1)
-        if hide is not None:
-            hidden = hidden | hide
-        tokens = tokens.masked_fill(missing | hidden.unsqueeze(-1), 0.0)
+        missing_entries = torch.isnan(tokens)
+        missing = missing_entries.all(dim=-1)
+        hidden = missing if hide is None else missing | hide
+        tokens = tokens.masked_fill(missing_entries | hidden.unsqueeze(-1), 0.0)
         visible = self.patcher.from_tokens(tokens)
-        return self.linear_encoder(visible) + self.projection(self.encoder(tokens, hidden))
+        features = self.encoder(tokens, hidden, missing)
+        return self.linear_encoder(visible) + self.projection(features)
 
     def decode_standardized(self, z):
         return self.linear_decoder(z) + self.decoder(z)
@@ -72,10 +72,12 @@ class SimMIMNetwork(nn.Module):
         """Representation of raw rows (the ``transform`` path)."""
         return self.encode_standardized(self.standardize(x))
 
+    def reconstruct(self, x, hide=None):
+        """Rows in input units rebuilt from ``x`` with its NaN entries and the tokens flagged
+        in ``hide`` masked (``inverse_transform(transform(x))`` when ``hide`` is None)."""
+        return self.decode(self.encode_standardized(self.standardize(x), hide))
+
     def decode(self, z):
         """Rows in input units (the ``inverse_transform`` path)."""
         return self.decode_standardized(z) * self.scale + self.center
 
-    def reconstruct(self, x):
-        """Raw rows decoded from their own representation, NaN entries hidden (imputation)."""
-        return self.decode(self.forward(x))

@@ -1,0 +1,202 @@
+"""Quality of SimMIMTransformer's default representation on time-series windows and images.
+
+Run from the repository root: ``python benchmarks/timeseries_images.py``. Needs the ``bench``
+extra (aeon for the bundled UCR/UEA sets and MiniRocket). Writes
+``benchmarks/results/timeseries_images.json`` and ``.md``.
+
+Protocol. Time series (GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions, all read from
+files inside the aeon package; sockets are disabled while they load, so no download can
+happen): each representation is fitted on the train split only, then probed with
+StandardScaler + LogisticRegression and with StandardScaler + RBF SVM whose C is chosen by
+5-fold CV on the train split; accuracy is on the test split. SimMIM runs with default
+parameters (only ``input_shape`` and ``random_state`` given). Digits as (1, 8, 8) images:
+half of the 1,797 images (stratified) are the training images, SimMIM and PCA are fitted
+on all of them, LogisticRegression sees 5 labelled images per class, and the test accuracy
+on the other half is averaged over 5 label draws. The timing row fits 200 random-walk
+windows of length 427 with torch limited to 2 threads.
+"""
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from aeon.datasets import (
+    load_arrow_head,
+    load_basic_motions,
+    load_gunpoint,
+    load_italy_power_demand,
+)
+from aeon.transformations.collection.convolution_based import MiniRocket
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from simmim_sklearn import SimMIMTransformer
+
+RESULTS = Path(__file__).parent / "results"
+SEED = 0
+# TS2Vec (Yue et al., 2022), published UCR accuracies (RBF SVM on its representation).
+TS2VEC = {"GunPoint": 0.980, "ItalyPowerDemand": 0.925, "ArrowHead": 0.857}
+SETS = {
+    "GunPoint": load_gunpoint,
+    "ItalyPowerDemand": load_italy_power_demand,
+    "ArrowHead": load_arrow_head,
+    "BasicMotions": load_basic_motions,
+}
+
+
+def load_offline(loader):
+    """Load both splits with sockets disabled: the data must come from the installed files."""
+    real_socket = socket.socket
+
+    def no_network(*args, **kwargs):
+        raise RuntimeError("a data set loader tried to open a network connection")
+
+    socket.socket = no_network
+    try:
+        return loader(split="train"), loader(split="test")
+    finally:
+        socket.socket = real_socket
+
+
+def probes(Z_train, y_train, Z_test, y_test):
+    logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    svm = GridSearchCV(
+        make_pipeline(StandardScaler(), SVC(kernel="rbf")),
+        {"svc__C": np.logspace(-2, 3, 6)},
+        cv=StratifiedKFold(5, shuffle=True, random_state=SEED),
+    )
+    return {
+        "logistic": logistic.fit(Z_train, y_train).score(Z_test, y_test),
+        "svm": svm.fit(Z_train, y_train).score(Z_test, y_test),
+    }
+
+
+def timed_fit_transform(model, X_train, X_test):
+    start = time.perf_counter()
+    model.fit(X_train)
+    seconds = time.perf_counter() - start
+    return model.transform(X_train), model.transform(X_test), seconds
+
+
+def time_series_rows():
+    rows = []
+    for name, loader in SETS.items():
+        (X3_train, y_train), (X3_test, y_test) = load_offline(loader)
+        shape = X3_train.shape[1:]
+        X_train, X_test = X3_train.reshape(len(X3_train), -1), X3_test.reshape(len(X3_test), -1)
+        simmim = SimMIMTransformer(input_shape=shape, random_state=SEED)
+        Z_train, Z_test, seconds = timed_fit_transform(simmim, X_train, X_test)
+        rows.append({"data": name, "shape": list(shape), "method": "SimMIM (defaults)",
+                     "encoder": simmim.encoder_, "patch_size": list(simmim.patch_size_),
+                     "fit_seconds": seconds, **probes(Z_train, y_train, Z_test, y_test)})
+        rocket = MiniRocket(random_state=SEED)
+        start = time.perf_counter()
+        R_train = rocket.fit_transform(X3_train)
+        seconds = time.perf_counter() - start
+        rows.append({"data": name, "shape": list(shape), "method": "MiniRocket (aeon)",
+                     "fit_seconds": seconds,
+                     **probes(R_train, y_train, rocket.transform(X3_test), y_test)})
+        rows.append({"data": name, "shape": list(shape), "method": "raw values",
+                     "fit_seconds": 0.0, **probes(X_train, y_train, X_test, y_test)})
+        print(rows[-3:], flush=True)
+    return rows
+
+
+def few_label_accuracy(Z_train, y_train, Z_test, y_test, per_class=5, draws=5):
+    scores = []
+    for draw in range(draws):
+        rng = np.random.RandomState(draw)
+        labelled = np.concatenate([
+            rng.choice(np.flatnonzero(y_train == c), per_class, replace=False)
+            for c in np.unique(y_train)
+        ])
+        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+        scores.append(clf.fit(Z_train[labelled], y_train[labelled]).score(Z_test, y_test))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def digits_rows():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.5, stratify=y, random_state=SEED
+    )
+    candidates = {
+        "SimMIM (defaults)": SimMIMTransformer(input_shape=(1, 8, 8), random_state=SEED),
+        "SimMIM patch_size=(2, 2)": SimMIMTransformer(
+            input_shape=(1, 8, 8), patch_size=(2, 2), random_state=SEED
+        ),
+        "PCA (16 components)": PCA(n_components=16, random_state=SEED),
+    }
+    rows = []
+    for method, model in candidates.items():
+        Z_train, Z_test, seconds = timed_fit_transform(model, X_train, X_test)
+        mean, std = few_label_accuracy(Z_train, y_train, Z_test, y_test)
+        rows.append({"method": method, "fit_seconds": seconds, "accuracy": mean, "std": std})
+    mean, std = few_label_accuracy(X_train, y_train, X_test, y_test)
+    rows.append({"method": "raw pixels", "fit_seconds": 0.0, "accuracy": mean, "std": std})
+    print(rows, flush=True)
+    return rows
+
+
+def timing_row():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        X = np.cumsum(np.random.RandomState(SEED).normal(size=(200, 427)), axis=1)
+        model = SimMIMTransformer(input_shape=(1, 427), random_state=SEED)
+        start = time.perf_counter()
+        model.fit(X)
+        seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(threads)
+    return {"rows": 200, "length": 427, "encoder": model.encoder_,
+            "patch_size": list(model.patch_size_), "epochs": model.n_iter_,
+            "fit_seconds_2_threads": seconds}
+
+
+def markdown(results):
+    lines = ["## Time series: test accuracy (fit on the train split only)", "",
+             "| data (C, L) | method | logistic | RBF SVM | TS2Vec (published) | fit s |",
+             "|---|---|---|---|---|---|"]
+    for row in results["time_series"]:
+        ts2vec = TS2VEC.get(row["data"])
+        ts2vec = f"{ts2vec:.3f}" if ts2vec and row["method"].startswith("SimMIM") else ""
+        lines.append(
+            f"| {row['data']} {tuple(row['shape'])} | {row['method']} | {row['logistic']:.3f} "
+            f"| {row['svm']:.3f} | {ts2vec} | {row['fit_seconds']:.1f} |"
+        )
+    lines += ["", "## Digits as (1, 8, 8) images: 5 labels per class, mean of 5 draws", "",
+              "| method | accuracy | std | fit s |", "|---|---|---|---|"]
+    for row in results["digits"]:
+        lines.append(f"| {row['method']} | {row['accuracy']:.3f} | {row['std']:.3f} "
+                     f"| {row['fit_seconds']:.1f} |")
+    t = results["timing"]
+    lines += ["", f"Fit of 200 windows of length 427 (encoder {t['encoder']}, patch "
+              f"{t['patch_size'][0]}, {t['epochs']} epochs) on 2 threads: "
+              f"{t['fit_seconds_2_threads']:.1f} s.",
+              f"Machine load average at the end (1, 5, 15 min) on {results['cpus']} CPUs: "
+              f"{', '.join(f'{x:.1f}' for x in results['load_average_1_5_15_min'])}.", ""]
+    return "\n".join(lines)
+
+
+def main():
+    results = {"time_series": time_series_rows(), "digits": digits_rows(),
+               "timing": timing_row(), "torch_threads": torch.get_num_threads(),
+               "load_average_1_5_15_min": list(os.getloadavg()), "cpus": os.cpu_count()}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "timeseries_images.json").write_text(json.dumps(results, indent=2))
+    (RESULTS / "timeseries_images.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

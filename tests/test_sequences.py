@@ -1,0 +1,116 @@
+"""Time-series windows (C, L) and images (C, H, W): encoders, patching, padding, budget."""
+
+import numpy as np
+import pytest
+import torch
+
+from simmim_sklearn import SimMIMTransformer
+from simmim_sklearn._layout import auto_patch_size, resolve_patch_size
+from simmim_sklearn.nn._encoders import ENCODERS
+
+TINY = dict(n_components=3, hidden_width=8, depth=2, max_iter=2, random_state=0)
+LAYOUTS = [((2, 30), 4), ((1, 6, 8), (2, 3))]
+
+
+@pytest.mark.parametrize("encoder", sorted(ENCODERS))
+@pytest.mark.parametrize("input_shape, patch_size", LAYOUTS)
+def test_shapes_for_windows_and_images(encoder, input_shape, patch_size):
+    X = np.random.RandomState(0).normal(size=(12, int(np.prod(input_shape))))
+    model = SimMIMTransformer(
+        encoder=encoder, input_shape=input_shape, patch_size=patch_size, **TINY
+    ).fit(X)
+    Z = model.transform(X)
+    assert Z.shape == (12, 3) and np.isfinite(Z).all()
+    assert model.inverse_transform(Z).shape == X.shape
+    assert model.encoder_ == encoder
+    assert model.input_shape_ == input_shape
+    X_rec, hidden = model.reconstruct(X, mask_ratio=0.5, random_state=0)
+    assert X_rec.shape == X.shape and hidden.shape == X.shape
+    # Whole patches are hidden: the hidden fraction is that of the tokens, about one half.
+    assert 0.3 < hidden.mean() < 0.7
+
+
+@pytest.mark.parametrize(
+    "patch_size, message",
+    [((2, 2), "1 positive ints"), (0, "patch_size"), (31, "longer than the axis"),
+     ((True,), "positive int")],
+)
+def test_patch_size_errors_name_the_parameter(patch_size, message):
+    X = np.zeros((4, 30))
+    model = SimMIMTransformer(input_shape=(1, 30), patch_size=patch_size, **TINY)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X)
+
+
+def test_input_shape_must_match_the_number_of_features():
+    with pytest.raises(ValueError, match="describes 60 values"):
+        SimMIMTransformer(input_shape=(2, 30), **TINY).fit(np.zeros((4, 50)))
+
+
+def test_auto_patch_size_grows_with_the_axis_and_fits_it():
+    lengths = [1, 8, 24, 150, 251, 1000]
+    patches = [auto_patch_size((n,))[0] for n in lengths]
+    assert patches == sorted(patches)
+    assert all(1 <= p <= n for p, n in zip(patches, lengths))
+    # Images get one patch length per axis; tabular rows stay single features.
+    assert len(resolve_patch_size("auto", (1, 28, 14), tabular=False)) == 2
+    assert resolve_patch_size("auto", (1, 30), tabular=True) == (1,)
+
+
+def test_auto_encoder_depends_on_the_layout():
+    X = np.random.RandomState(0).normal(size=(10, 24))
+    tabular = SimMIMTransformer(**{**TINY, "max_iter": 1}).fit(X)
+    window = SimMIMTransformer(input_shape=(1, 24), **{**TINY, "max_iter": 1}).fit(X)
+    assert tabular.encoder_ == "mlp"
+    assert window.encoder_ in ("conv", "transformer")
+
+
+@pytest.mark.parametrize("encoder", ["conv", "transformer"])
+def test_padding_acts_as_if_the_window_ended_there(encoder):
+    """A series of 6 real tokens followed by 4 missing (NaN-padded) ones must be encoded
+    exactly like the same 6 tokens on their own: padding takes no part in attention,
+    convolution or pooling. This fails if padding were attended to, convolved as values
+    (mask token, position embedding, norm bias) or pooled. A hidden (masked) token among
+    the real ones stays in, so that hidden and missing are seen to differ.
+    """
+    torch.manual_seed(0)
+    network = ENCODERS[encoder]((10,), 3, 8, 3).eval()
+    tokens = torch.randn(2, 10, 3)
+    missing = torch.zeros(2, 10, dtype=torch.bool)
+    missing[:, 6:] = True
+    tokens[missing] = 0.0  # the network zero-fills missing tokens before the encoder
+    hidden = missing.clone()
+    hidden[:, 2] = True
+    with torch.no_grad():
+        padded = network(tokens, hidden, missing)
+        alone = network(tokens[:, :6], hidden[:, :6], missing[:, :6])
+        # Control: treating the padding as real (hidden) tokens changes the result.
+        as_real = network(tokens, hidden, torch.zeros_like(missing))
+    torch.testing.assert_close(padded, alone, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(padded, as_real, atol=1e-3)
+
+
+@pytest.mark.parametrize("encoder", ["conv", "transformer"])
+def test_padded_rows_train_and_transform_to_finite_values(encoder):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(16, 40))
+    for i, length in enumerate(rng.randint(10, 41, size=16)):
+        X[i, length:] = np.nan
+    X[0] = np.nan  # a row with no value at all pools to zeros rather than NaN
+    model = SimMIMTransformer(input_shape=(1, 40), encoder=encoder, patch_size=5, **TINY)
+    Z = model.fit(X).transform(X)
+    assert np.isfinite(Z).all()
+
+
+def test_token_budget_caps_the_steps_of_long_windows():
+    """With max_iter="auto", conv/transformer epochs shrink as windows get longer."""
+    short = SimMIMTransformer(input_shape=(1, 20), encoder="conv", patch_size=1, **TINY)
+    long = SimMIMTransformer(input_shape=(1, 400), encoder="conv", patch_size=1, **TINY)
+    mlp = SimMIMTransformer(input_shape=(1, 400), encoder="mlp", patch_size=1, **TINY)
+    epochs = []
+    for model in (short, long, mlp):
+        model.set_params(max_iter="auto")
+        model.encoder_ = model.encoder
+        epochs.append(model._training_config(200, False, model.input_shape[1]).n_epochs)
+    assert epochs[1] < epochs[0]
+    assert epochs[2] > epochs[1]  # the MLP's cost does not grow with the token count
