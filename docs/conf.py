@@ -6,14 +6,22 @@ import os
 import sys
 from pathlib import Path
 
+from docutils import nodes
+
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 # Document the working tree's package even when another copy is installed.
 sys.path.insert(0, str(ROOT))
-# The examples and the user-guide figure train small models: keep them on the CPU and quiet.
+# The examples and the user-guide figure train small models on the CPU.
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
+import torch  # noqa: E402
+
 import simmim_sklearn  # noqa: E402
+
+# Small models train faster on one thread than on threads that compete for the cores with the
+# rest of the build (or with other jobs on a shared machine, where two threads ran 40x slower).
+torch.set_num_threads(1)
 
 project = "simmim-sklearn"
 author = "simmim-sklearn developers"
@@ -74,6 +82,8 @@ sphinx_gallery_conf = {
     "reference_url": {"simmim_sklearn": None},
     "download_all_examples": False,
     "show_memory": False,
+    # The computation-times page loads its table scripts from a CDN: the build stays offline.
+    "write_computation_times": False,
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
 }
@@ -106,18 +116,21 @@ def _benchmark_tables(app, docname, source):
 
 # Labels of scikit-learn's own documentation, cited by the docstrings of the methods our
 # estimators inherit (set_output, get_metadata_routing). Without intersphinx they cannot link:
-# show their text instead.
+# show their title, or these words when the reference has none.
 SKLEARN_DOC_LABELS = {
-    "metadata_routing",
-    "df_output_transform",
-    "sphx_glr_auto_examples_miscellaneous_plot_set_output.py",
+    "metadata_routing": "scikit-learn's metadata routing guide",
+    "df_output_transform": "scikit-learn's user guide",
+    "sphx_glr_auto_examples_miscellaneous_plot_set_output.py": "scikit-learn's set_output example",
 }
 
 
 def _sklearn_label_as_text(app, env, node, contnode):
-    if node.get("refdomain") == "std" and node.get("reftarget") in SKLEARN_DOC_LABELS:
-        return contnode
-    return None
+    label = node.get("reftarget")
+    if node.get("refdomain") != "std" or label not in SKLEARN_DOC_LABELS:
+        return None
+    if contnode.astext() == label:
+        return nodes.inline(text=SKLEARN_DOC_LABELS[label])
+    return contnode
 
 
 def setup(app):
