@@ -59,7 +59,7 @@ numpydoc_validation_exclude = {
 }
 
 # -- User guide --------------------------------------------------------------------------------
-myst_enable_extensions = ["colon_fence"]
+myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 # The user-guide figure is drawn at build time by a committed script (docs/figures/).
 plot_basedir = str(DOCS / "figures")
