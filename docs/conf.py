@@ -39,7 +39,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "figures/*.py"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 
 # -- API reference -----------------------------------------------------------------------------
 autosummary_generate = True
@@ -47,7 +47,6 @@ autodoc_typehints = "none"
 # The class template lists members itself; numpydoc's own member tables would repeat them.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-numpydoc_xref_param_type = False
 # Validate every docstring that the API pages show. Not required of each method: an extended
 # summary, a See Also and an Examples section (the class docstring carries the example), and
 # scikit-learn's named returns (``self : object``), which RT02 would reject.
@@ -75,6 +74,7 @@ sphinx_gallery_conf = {
     # Every examples/*.py is shown; only plot_*.py are executed (the others need optional
     # packages or a cluster).
     "filename_pattern": r"/plot_",
+    # Helper modules (examples/_*.py) are neither shown nor run. A failing example fails the build.
     "ignore_pattern": r"__init__\.py|/_",
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("simmim_sklearn",),
@@ -84,8 +84,6 @@ sphinx_gallery_conf = {
     "show_memory": False,
     # The computation-times page loads its table scripts from a CDN: the build stays offline.
     "write_computation_times": False,
-    "abort_on_example_error": False,
-    "only_warn_on_example_error": False,
 }
 
 # -- HTML --------------------------------------------------------------------------------------
