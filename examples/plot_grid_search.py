@@ -31,7 +31,7 @@ from simmim_sklearn import SimMIMTransformer
 
 X, y = load_diabetes(return_X_y=True)
 cv = KFold(n_splits=3, shuffle=True, random_state=0)
-n_components = [1, 2, 4, 8]
+n_components = [2, 4, 8]
 hidden_widths = [32, 128]
 
 pipeline = make_pipeline(StandardScaler(), SimMIMTransformer(random_state=0), Ridge())
