@@ -115,7 +115,7 @@ def _quiet_worker():
 
 
 def markdown(results):
-    lines = ["### RMSE on hidden test entries (feature-std units; lower is better)", "",
+    lines = ["# imputation", "", "## RMSE on hidden test entries (feature-std units; lower is better)", "",
              "| dataset | missing | " + " | ".join(IMPUTERS) + " |",
              "|---|---|" + "---|" * len(IMPUTERS)]
     for dataset, result in results.items():
@@ -125,7 +125,7 @@ def markdown(results):
             cells = [f"**{by_name[n]['rmse_test']:.3f}**" if by_name[n]["rmse_test"] == best
                      else f"{by_name[n]['rmse_test']:.3f}" for n in IMPUTERS]
             lines.append(f"| {dataset} | {rate:.0%} | " + " | ".join(cells) + " |")
-    lines += ["", "### Transductive RMSE: fit_transform on the train split, its own hidden "
+    lines += ["", "## Transductive RMSE: fit_transform on the train split, its own hidden "
               "entries", "", "| dataset | missing | " + " | ".join(IMPUTERS) + " |",
               "|---|---|" + "---|" * len(IMPUTERS)]
     for dataset, result in results.items():
@@ -133,13 +133,13 @@ def markdown(results):
             by_name = {r["imputer"]: r for r in result["quality"] if r["rate"] == rate}
             lines.append(f"| {dataset} | {rate:.0%} | " + " | ".join(
                 f"{by_name[n]['rmse_transductive']:.3f}" for n in IMPUTERS) + " |")
-    lines += ["", "### Fit time (s, fit_transform on the train split, 30% missing)", "",
+    lines += ["", "## Fit time (s, fit_transform on the train split, 30% missing)", "",
               "| dataset | " + " | ".join(IMPUTERS) + " |", "|---|" + "---|" * len(IMPUTERS)]
     for dataset, result in results.items():
         by_name = {r["imputer"]: r for r in result["quality"] if r["rate"] == 0.3}
         lines.append(f"| {dataset} | " + " | ".join(
             f"{by_name[n]['fit_time_s']:.2f}" for n in IMPUTERS) + " |")
-    lines += ["", f"### Downstream: 5-fold CV score, {DOWNSTREAM_RATE:.0%} missing "
+    lines += ["", f"## Downstream: 5-fold CV score, {DOWNSTREAM_RATE:.0%} missing "
               "(R^2 for diabetes with Ridge, accuracy with LogisticRegression otherwise)", "",
               "| dataset | " + " | ".join(IMPUTERS) + " | no missing values |",
               "|---|" + "---|" * (len(IMPUTERS) + 1)]

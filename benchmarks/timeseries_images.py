@@ -164,7 +164,7 @@ def timing_row():
 
 
 def markdown(results):
-    lines = ["## Time series: test accuracy (fit on the train split only)", "",
+    lines = ["# timeseries_images", "", "## Time series: test accuracy (fit on the train split only)", "",
              "| data (C, L) | method | logistic | RBF SVM | TS2Vec (published) | fit s |",
              "|---|---|---|---|---|---|"]
     for row in results["time_series"]:

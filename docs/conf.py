@@ -55,6 +55,7 @@ numpydoc_validation_checks = {"all", "ES01", "SA01", "EX01", "RT02"}
 numpydoc_validation_exclude = {
     r"\.get_params$", r"\.set_params$", r"\.set_output$", r"\.fit_transform$",
     r"\.get_metadata_routing$", r"\.set_\w+_request$", r"\.get_feature_names_out$",
+    r"LevelRegressor\.score$",
 }
 
 # -- User guide --------------------------------------------------------------------------------
@@ -119,6 +120,8 @@ SKLEARN_DOC_LABELS = {
     "metadata_routing": "scikit-learn's metadata routing guide",
     "df_output_transform": "scikit-learn's user guide",
     "sphx_glr_auto_examples_miscellaneous_plot_set_output.py": "scikit-learn's set_output example",
+    "r2_score": "scikit-learn's R² score",
+    "meta-estimator": "meta-estimator",
 }
 
 

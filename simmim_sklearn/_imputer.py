@@ -116,13 +116,13 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         Encoder used.
     n_components_ : int
         Width of the representation.
-    empty_features_ : ndarray of bool of shape (n_features_in_,)
+    empty_features_ : ndarray of bool of shape (`n_features_in_`,)
         Features without any observed value at ``fit``.
     indicator_ : MissingIndicator or None
         The indicator appended to the output, when ``add_indicator``.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
 
     See Also

@@ -242,10 +242,10 @@ class WindowNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X` has feature names
+        Names of features seen during ``fit``. Defined only when `X` has feature names
         that are all strings.
 
     n_channels_ : int
@@ -314,7 +314,7 @@ class WindowNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        offsets : ndarray of shape (n_samples, n_channels_)
+        offsets : ndarray of shape (n_samples, `n_channels_`)
             The offset of each row's channels; 0 for a channel with no observed value.
         """
         check_is_fitted(self)
@@ -379,10 +379,10 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
         The fitted transformer computing the offsets.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X` has feature names
+        Names of features seen during ``fit``. Defined only when `X` has feature names
         that are all strings.
 
     See Also
