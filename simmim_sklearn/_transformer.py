@@ -68,6 +68,10 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
         ``"mps"``.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the training steps: ``"bfloat16"`` runs them in mixed precision
+        (``torch.autocast``), faster on GPUs with bfloat16 units; weights, ``transform``
+        and ``inverse_transform`` stay in float32 (or float64 for float64 input).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, masking, shuffling and the validation split.
     verbose : int, default=0
