@@ -231,7 +231,7 @@ class BaseSimMIM(BaseEstimator):
         return network
 
     def _principal_components(self, X_std, seed):
-        X_std = np.nan_to_num(X_std, nan=0.0)
+        X_std = np.nan_to_num(X_std, nan=0.0, copy=False)
         n_components = min(self.n_components, *X_std.shape)
         pca = PCA(n_components=n_components, random_state=seed).fit(X_std)
         return pca.components_, pca.mean_

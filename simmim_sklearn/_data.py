@@ -32,12 +32,10 @@ def check_rows(block):
                        input_name="X")
 
 
-def row_blocks(X, chunk_rows=CHUNK_ROWS, indices=None):
-    """Yield validated blocks of ``X`` (rows ``indices`` if given, sorted), in order."""
-    n_rows = len(X) if indices is None else len(indices)
-    for start in range(0, n_rows, chunk_rows):
-        stop = min(start + chunk_rows, n_rows)
-        yield check_rows(X[start:stop] if indices is None else X[indices[start:stop]])
+def row_blocks(X):
+    """Yield validated blocks of ``CHUNK_ROWS`` rows of ``X``, in order."""
+    for start in range(0, len(X), CHUNK_ROWS):
+        yield check_rows(X[start:start + CHUNK_ROWS])
 
 
 def _float32_tensor(block, device, pin):
@@ -77,8 +75,8 @@ class ChunkedRows:
     an epoch visits the chunks in random order and shuffles the rows within each chunk.
     """
 
-    def __init__(self, X, device, indices=None, chunk_rows=CHUNK_ROWS):
-        self.X, self.device, self.indices, self.chunk_rows = X, device, indices, chunk_rows
+    def __init__(self, X, device, indices=None):
+        self.X, self.device, self.indices, self.chunk_rows = X, device, indices, CHUNK_ROWS
         self.n_rows = len(X) if indices is None else len(indices)
 
     def __len__(self):
@@ -95,7 +93,8 @@ class ChunkedRows:
         """Blocks of at most ``batch_size`` rows, shuffled when a ``generator`` is given."""
         n_chunks = len(self._chunk_sizes())
         chunks = range(n_chunks)
-        if generator is not None:
+        # One chunk needs no chunk order: its batches then match TensorRows' exactly.
+        if generator is not None and n_chunks > 1:
             chunks = torch.randperm(n_chunks, generator=generator, device=self.device).tolist()
         for chunk in chunks:
             start = chunk * self.chunk_rows

@@ -6,6 +6,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseSimMIM
+from ._onnx import export_transform_onnx
 
 
 class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseSimMIM):
@@ -168,6 +169,39 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
                 f"n_components={self.n_components_} features as input."
             )
         return self._map_rows("decode", Z, self.n_features_in_)
+
+    def export_onnx(self, path):
+        """Save the ``transform`` path as an ONNX graph, for serving without Python or torch.
+
+        Needs the optional ``onnx`` and ``onnxscript`` packages; run the file with
+        ``onnxruntime``. The graph maps float32 rows named ``"X"`` (any number of rows, NaN
+        for missing values) to the float32 representation ``"Z"``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File to write.
+
+        Returns
+        -------
+        path : str or path-like
+            ``path``, as given.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from simmim_sklearn import SimMIMTransformer
+        >>> X = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+        >>> model = SimMIMTransformer(n_components=2, max_iter=2, random_state=0).fit(X)
+        >>> model.export_onnx("simmim.onnx")  # doctest: +SKIP
+        'simmim.onnx'
+        >>> import onnxruntime  # doctest: +SKIP
+        >>> session = onnxruntime.InferenceSession("simmim.onnx")  # doctest: +SKIP
+        >>> session.run(None, {"X": X})[0].shape  # doctest: +SKIP
+        (100, 2)
+        """
+        check_is_fitted(self)
+        return export_transform_onnx(self, path)
 
     @property
     def _n_features_out(self):
