@@ -1,6 +1,6 @@
 """Speed and memory of SimMIMTransformer next to hand-written torch code and skorch.
 
-1. fit: 50,000 x 64 float32 rows, width 128, depth 2, batch 256, 2 epochs, mask ratio 0.5,
+1. fit: 50,000 x 64 float32 rows, width 128, depth 2, batch 256, 1 epoch, mask ratio 0.5,
    against a minimal hand-written loop over the same ``SimMIMNetwork`` (same parameters,
    batch size, epochs and masking) with torch's default AdamW and with the fused AdamW,
    and against skorch's ``NeuralNet`` training the same module (if skorch is installed);
@@ -8,14 +8,15 @@
 2. transform / inverse_transform of 1,000,000 x 64 float32 rows: peak RSS growth (in a
    fresh subprocess) next to the output size, and rows per second next to a plain
    ``inference_mode`` loop over the same module.
-3. scaling: fit time and peak memory at 10^4, 10^5 and 10^6 rows (1 epoch), each in a fresh
-   subprocess, in memory and (10^6) from a ``numpy.memmap``.
+3. scaling: fit time and peak memory at 10^4, 10^5 and 10^6 rows (1 epoch, batch 1024), each
+   in a fresh subprocess, in memory and (10^6) from a ``numpy.memmap``.
 
-Run: ``python benchmarks/bench_speed.py`` (about 5 minutes on 2 cores; needs psutil and
+Run: ``python benchmarks/bench_speed.py`` (about 3 minutes on 2 idle cores; needs psutil and
 matplotlib, skorch optional).
 """
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,8 @@ from simmim_sklearn import SimMIMTransformer
 from simmim_sklearn.nn._network import SimMIMNetwork
 
 N_FEATURES, WIDTH, DEPTH, N_COMPONENTS, BATCH, MASK_RATIO = 64, 128, 2, 16, 256, 0.5
-FIT_ROWS, FIT_EPOCHS, REPEATS = 50_000, 2, 3
+FIT_ROWS, FIT_EPOCHS, REPEATS = 50_000, 1, 2
+SCALING_BATCH = 1024
 TRANSFORM_ROWS, INFERENCE_BATCH = 1_000_000, 4096
 MIB = 2**20
 
@@ -222,7 +224,7 @@ def child_scaling(n_rows, storage):
     process = psutil.Process()
     baseline = process.memory_info().rss
     model = SimMIMTransformer(n_components=N_COMPONENTS, hidden_width=WIDTH, depth=DEPTH,
-                              max_iter=1, batch_size=BATCH, random_state=0)
+                              max_iter=1, batch_size=SCALING_BATCH, random_state=0)
     peak = Peak(process)
     tracemalloc.start()
     start = time.perf_counter()
@@ -269,14 +271,15 @@ def scaling_plot(rows):
 
 def main():
     started = time.perf_counter()
-    tables = {"fit: 50,000 x 64 float32, 2 epochs": fit_rows()}
+    tables = {"fit: 50,000 x 64 float32, 1 epoch": fit_rows()}
     tables["transform: 1,000,000 x 64 float32 (fresh process)"] = in_subprocess("transform")
     scaling = [in_subprocess("scaling", n, "in memory") for n in (10_000, 100_000, 1_000_000)]
     scaling.append(in_subprocess("scaling", 1_000_000, "memmap"))
-    tables["scaling: 1-epoch fit, width 128, batch 256 (fresh process each)"] = scaling
+    tables["scaling: 1-epoch fit, width 128, batch 1024 (fresh process each)"] = scaling
     scaling_plot(scaling)
     notes = (
-        f"Machine: {psutil.cpu_count()} logical CPUs (shared). Total benchmark time "
+        f"Machine: {psutil.cpu_count()} logical CPUs, shared with other jobs (load average "
+        f"{os.getloadavg()[0]:.1f} at the end). Total benchmark time "
         f"{time.perf_counter() - started:.0f} s. Peak RSS growth is sampled every ms "
         "against the RSS just before the call (the data already loaded). "
         "For the memmap row RSS also counts the file pages the kernel maps in (page cache, "
