@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._data import ChunkedRows, check_rows, is_out_of_core, row_blocks, training_rows
 from ._device import inference_device, resolve_device
 from ._layout import resolve_input_shape, resolve_patch_size
 from .nn._encoders import ENCODERS
@@ -60,6 +61,7 @@ class BaseSimMIM(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -87,6 +89,7 @@ class BaseSimMIM(BaseEstimator):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        precision="float32",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -110,6 +113,7 @@ class BaseSimMIM(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -170,13 +174,10 @@ class BaseSimMIM(BaseEstimator):
             raise
 
     def _train_or_raise(self, X, continuing, incremental):
-        X = validate_data(
-            self, X, reset=not continuing, dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan", ensure_min_samples=1,
-        )
+        X = self._validate_training_rows(X, reset=not continuing)
         device = resolve_device(self.device)
         rng = self._rng_ if continuing else check_random_state(self.random_state)
-        X_train, X_val = self._split_validation(X, rng, incremental)
+        train_indices, val_indices = self._split_validation(len(X), rng, incremental)
         if continuing:
             network = copy.deepcopy(self.module_)
             optimizer_state = self._optimizer_state if incremental else None
@@ -185,17 +186,32 @@ class BaseSimMIM(BaseEstimator):
             optimizer_state = None
         network.to(device)
 
-        X_train = torch.as_tensor(np.asarray(X_train, dtype=np.float32), device=device)
-        if X_val is not None:
-            X_val = torch.as_tensor(np.asarray(X_val, dtype=np.float32), device=device)
-        config = self._training_config(len(X_train), incremental, network.patcher.n_tokens)
+        rows = training_rows(X, device, train_indices)
+        val_rows = None if val_indices is None else training_rows(X, device, val_indices)
+        config = self._training_config(len(rows), incremental, network.patcher.n_tokens)
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
-        history = train(network, X_train, config, generator, device, X_val, optimizer_state)
+        history = train(network, rows, config, generator, device, val_rows, optimizer_state)
 
         self.module_ = network
         self._rng_ = rng
         self._optimizer_state = history.optimizer_state
         self._record_history(history, incremental and continuing)
+
+    def _validate_training_rows(self, X, reset):
+        """``validate_data`` for in-memory ``X``; for out-of-core ``X`` (a memmap, HDF5...)
+        only its shape and feature names, as its values are checked chunk by chunk when read.
+        """
+        if not is_out_of_core(X):
+            return validate_data(
+                self, X, reset=reset, dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan", ensure_min_samples=1,
+            )
+        if len(X.shape) != 2 or X.shape[0] < 1:
+            raise ValueError(
+                f"X must be a 2-D array with at least one row; got shape {tuple(X.shape)}."
+            )
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        return X
 
     def _new_network(self, X, rng):
         shape = resolve_input_shape(self.input_shape, X.shape[1])
@@ -205,7 +221,10 @@ class BaseSimMIM(BaseEstimator):
             # Windows and images: "conv" matched "transformer" in train-split CV at a
             # fraction of the cost; tabular features have no order to convolve over.
             encoder = "mlp" if self.input_shape is None else "conv"
-        scaler = StandardScaler().fit(X)
+        # Fitted block by block: StandardScaler.fit would hold float64 copies of all of X.
+        scaler = StandardScaler()
+        for block in row_blocks(X):
+            scaler.partial_fit(block)
         seed = int(rng.randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -213,29 +232,32 @@ class BaseSimMIM(BaseEstimator):
                 shape, patch, encoder, self.n_components, self.hidden_width, self.depth,
                 center=scaler.mean_, scale=scaler.scale_,
             )
-        network.init_linear_maps(*self._principal_components(scaler.transform(X), seed))
+        first_rows = check_rows(X[:PCA_INIT_MAX_ROWS])
+        network.init_linear_maps(*self._principal_components(scaler.transform(first_rows), seed))
         self.input_shape_, self.patch_size_, self.encoder_ = shape, patch, encoder
         self.n_components_ = self.n_components
         self.mean_, self.scale_ = scaler.mean_, scaler.scale_
         return network
 
     def _principal_components(self, X_std, seed):
-        X_std = np.nan_to_num(X_std[:PCA_INIT_MAX_ROWS], nan=0.0)
+        X_std = np.nan_to_num(X_std, nan=0.0, copy=False)
         n_components = min(self.n_components, *X_std.shape)
         pca = PCA(n_components=n_components, random_state=seed).fit(X_std)
         return pca.components_, pca.mean_
 
-    def _split_validation(self, X, rng, incremental):
+    def _split_validation(self, n_rows, rng, incremental):
+        """Sorted indices of the training and validation rows; ``None, None`` for all rows
+        and no validation."""
         if incremental or not self.early_stopping:
-            return X, None
-        n_val = max(1, round(self.validation_fraction * len(X)))
-        if len(X) - n_val < 1:
+            return None, None
+        n_val = max(1, round(self.validation_fraction * n_rows))
+        if n_rows - n_val < 1:
             raise ValueError(
                 f"early_stopping=True needs at least 2 samples to hold out a validation "
-                f"set; got {len(X)} sample."
+                f"set; got {n_rows} sample."
             )
-        order = rng.permutation(len(X))
-        return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+        order = rng.permutation(n_rows)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
 
     def _training_config(self, n_rows, incremental, n_tokens):
         batch_size = min(AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size,
@@ -257,7 +279,7 @@ class BaseSimMIM(BaseEstimator):
             visible_loss_weight=self.visible_loss_weight, batch_size=batch_size,
             learning_rate=self.learning_rate_init, weight_decay=self.weight_decay,
             n_epochs=n_epochs, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-            verbose=self.verbose, schedule=not incremental,
+            verbose=self.verbose, precision=self.precision, schedule=not incremental,
         )
 
     def _record_history(self, history, accumulate):
@@ -301,9 +323,9 @@ class BaseSimMIM(BaseEstimator):
                           ensure_all_finite="allow-nan")
         device = inference_device(self.device)
         network = self.module_.to(device)
-        X = np.asarray(X, dtype=np.float32)
         return -evaluation_loss(
-            network, X, self.mask_ratio, self.loss, INFERENCE_BATCH_SIZE, device
+            network, ChunkedRows(X, device), self.mask_ratio, self.loss, INFERENCE_BATCH_SIZE,
+            device,
         )
 
     @torch.inference_mode()

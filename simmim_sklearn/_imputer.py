@@ -74,6 +74,9 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
         ``"mps"``.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the training steps: ``"bfloat16"`` runs them in mixed precision
+        (``torch.autocast``); weights and imputed values stay in float32 or float64.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, masking, shuffling and the validation split.
     verbose : int, default=0
@@ -177,6 +180,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         n_iter_no_change=50,
         tol=1e-4,
         device="auto",
+        precision="float32",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -191,7 +195,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
             visible_loss_weight=visible_loss_weight, max_iter=max_iter, batch_size=batch_size,
             learning_rate_init=learning_rate_init, weight_decay=weight_decay,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change, tol=tol, device=device,
+            n_iter_no_change=n_iter_no_change, tol=tol, device=device, precision=precision,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
         )
         self.missing_values = missing_values

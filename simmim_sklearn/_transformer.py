@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import BaseSimMIM
 from ._device import inference_device
 from .nn._masking import random_token_mask
+from ._onnx import export_transform_onnx
 
 
 class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseSimMIM):
@@ -83,6 +84,10 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
         ``"mps"``.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the training steps: ``"bfloat16"`` runs them in mixed precision
+        (``torch.autocast``), faster on GPUs with bfloat16 units; weights, ``transform``
+        and ``inverse_transform`` stay in float32 (or float64 for float64 input).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, masking, shuffling and the validation split.
     verbose : int, default=0
@@ -230,6 +235,39 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
             X_reconstructed = network.reconstruct(x, hide).cpu().numpy().astype(X.dtype)
             hidden = network.patcher.tokens_to_entries(hide).cpu().numpy()
         return X_reconstructed, hidden
+
+    def export_onnx(self, path):
+        """Save the ``transform`` path as an ONNX graph, for serving without Python or torch.
+
+        Needs the optional ``onnx`` and ``onnxscript`` packages; run the file with
+        ``onnxruntime``. The graph maps float32 rows named ``"X"`` (any number of rows, NaN
+        for missing values) to the float32 representation ``"Z"``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File to write.
+
+        Returns
+        -------
+        path : str or path-like
+            ``path``, as given.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from simmim_sklearn import SimMIMTransformer
+        >>> X = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+        >>> model = SimMIMTransformer(n_components=2, max_iter=2, random_state=0).fit(X)
+        >>> model.export_onnx("simmim.onnx")  # doctest: +SKIP
+        'simmim.onnx'
+        >>> import onnxruntime  # doctest: +SKIP
+        >>> session = onnxruntime.InferenceSession("simmim.onnx")  # doctest: +SKIP
+        >>> session.run(None, {"X": X})[0].shape  # doctest: +SKIP
+        (100, 2)
+        """
+        check_is_fitted(self)
+        return export_transform_onnx(self, path)
 
     @property
     def _n_features_out(self):

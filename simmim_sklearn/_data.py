@@ -1,0 +1,111 @@
+"""Training rows: a whole in-memory array as one tensor, or an out-of-core array (memmap,
+HDF5, zarr, dask) read and validated one chunk at a time so that it is never copied whole."""
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils import check_array
+
+# Rows read at once from an out-of-core array (16 MiB of float32 at 64 features): large enough
+# for fast sequential reads, small enough to bound the memory a pass over the data needs.
+CHUNK_ROWS = 65_536
+
+
+def is_out_of_core(X):
+    """Whether ``X`` is read in chunks: a ``numpy.memmap`` or a sliceable 2-D array-like that
+    is not a numpy array, a DataFrame or a sparse matrix (``h5py``, ``zarr``, ``dask``).
+    """
+    if isinstance(X, np.memmap):
+        return True
+    if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "iloc") or sp.issparse(X):
+        return False
+    return all(hasattr(X, name) for name in ("shape", "dtype", "__getitem__")) and len(
+        X.shape
+    ) == 2
+
+
+def check_rows(block):
+    """Validate a block of rows (numeric, finite or NaN) as a float32 or float64 array."""
+    return check_array(block, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan",
+                       input_name="X")
+
+
+def row_blocks(X):
+    """Yield validated blocks of ``CHUNK_ROWS`` rows of ``X``, in order."""
+    for start in range(0, len(X), CHUNK_ROWS):
+        yield check_rows(X[start:start + CHUNK_ROWS])
+
+
+def _float32_tensor(block, device, pin):
+    # A writable float32 copy where needed: read-only memmap pages cannot back a tensor.
+    tensor = torch.from_numpy(np.require(block, np.float32, ["C", "W"]))
+    if pin and device.type == "cuda":
+        # Page-locked memory lets the repeated chunk copies to the GPU run asynchronously.
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
+class TensorRows:
+    """In-memory rows as one float32 tensor on ``device``; an epoch is one global shuffle."""
+
+    def __init__(self, X, device, pin=False):
+        self.X = _float32_tensor(X, device, pin)
+        self.device = device
+
+    def __len__(self):
+        return len(self.X)
+
+    def n_batches(self, batch_size):
+        return math.ceil(len(self.X) / batch_size)
+
+    def batches(self, batch_size, generator=None):
+        """Blocks of ``batch_size`` rows, shuffled when a ``generator`` is given."""
+        order = None
+        if generator is not None:
+            order = torch.randperm(len(self.X), generator=generator, device=self.device)
+        for start in range(0, len(self.X), batch_size):
+            rows = slice(start, start + batch_size)
+            yield self.X[order[rows]] if order is not None else self.X[rows]
+
+
+class ChunkedRows:
+    """Rows of an out-of-core array, validated and copied to ``device`` one chunk at a time;
+    an epoch visits the chunks in random order and shuffles the rows within each chunk.
+    """
+
+    def __init__(self, X, device, indices=None):
+        self.X, self.device, self.indices, self.chunk_rows = X, device, indices, CHUNK_ROWS
+        self.n_rows = len(X) if indices is None else len(indices)
+
+    def __len__(self):
+        return self.n_rows
+
+    def _chunk_sizes(self):
+        full, rest = divmod(self.n_rows, self.chunk_rows)
+        return [self.chunk_rows] * full + ([rest] if rest else [])
+
+    def n_batches(self, batch_size):
+        return sum(math.ceil(size / batch_size) for size in self._chunk_sizes())
+
+    def batches(self, batch_size, generator=None):
+        """Blocks of at most ``batch_size`` rows, shuffled when a ``generator`` is given."""
+        n_chunks = len(self._chunk_sizes())
+        chunks = range(n_chunks)
+        # One chunk needs no chunk order: its batches then match TensorRows' exactly.
+        if generator is not None and n_chunks > 1:
+            chunks = torch.randperm(n_chunks, generator=generator, device=self.device).tolist()
+        for chunk in chunks:
+            start = chunk * self.chunk_rows
+            rows = slice(start, min(start + self.chunk_rows, self.n_rows))
+            block = self.X[rows] if self.indices is None else self.X[self.indices[rows]]
+            rows = TensorRows(check_rows(block), self.device, pin=True)
+            yield from rows.batches(batch_size, generator)
+
+
+def training_rows(X, device, indices=None):
+    """The rows of ``X`` (those at sorted ``indices`` if given) as a batch source."""
+    if is_out_of_core(X):
+        return ChunkedRows(X, device, indices)
+    return TensorRows(X if indices is None else X[indices], device)

@@ -1,0 +1,173 @@
+"""Out-of-core data, streaming, parallel and distributed fitting, precision, devices, ONNX."""
+
+import os
+import pickle
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+from joblib import parallel_config
+from sklearn.datasets import load_digits
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.validation import check_is_fitted
+
+from simmim_sklearn import SimMIMTransformer, _base, _data
+
+TINY = dict(n_components=3, hidden_width=8, depth=1, max_iter=3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits().data[:400]
+
+
+def _memmap(path, X):
+    stored = np.lib.format.open_memmap(path, mode="w+", dtype=X.dtype, shape=X.shape)
+    stored[:] = X
+    stored.flush()
+    return np.load(path, mmap_mode="r")
+
+
+def test_memmap_fit_matches_the_in_memory_fit(digits, tmp_path):
+    X = _memmap(tmp_path / "X.npy", digits)
+    from_disk = SimMIMTransformer(**TINY).fit(X)
+    in_memory = SimMIMTransformer(**TINY).fit(digits)
+    np.testing.assert_array_equal(from_disk.transform(X), in_memory.transform(digits))
+    np.testing.assert_array_equal(from_disk.mean_, in_memory.mean_)
+
+
+def test_memmap_fit_reads_chunks_instead_of_copying_the_data(tmp_path, monkeypatch):
+    monkeypatch.setattr(_data, "CHUNK_ROWS", 5_000)
+    monkeypatch.setattr(_base, "PCA_INIT_MAX_ROWS", 2_000)
+    X_memory = np.random.default_rng(0).normal(size=(100_000, 16))  # float64, 12.8 MB
+    X_disk = _memmap(tmp_path / "X.npy", X_memory)
+    params = dict(TINY, max_iter=1, batch_size=1024)
+    peaks = {}
+    for name, X in [("disk", X_disk), ("memory", X_memory)]:
+        tracemalloc.start()
+        model = SimMIMTransformer(**params).fit(X)
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert np.isfinite(model.loss_curve_).all()
+    # The in-memory path holds a whole float32 copy (half of X); the memmap path a few chunks.
+    assert peaks["memory"] > 0.45 * X_memory.nbytes
+    assert peaks["disk"] < 0.1 * X_memory.nbytes
+
+
+def test_memmap_with_an_infinite_value_is_rejected_and_leaves_the_model_unfitted(
+    digits, tmp_path
+):
+    X = digits.copy()
+    X[-1, 5] = np.inf
+    model = SimMIMTransformer(**TINY)
+    with pytest.raises(ValueError, match="infinity"):
+        model.fit(_memmap(tmp_path / "X.npy", X))
+    with pytest.raises(Exception, match="not fitted"):
+        check_is_fitted(model)
+
+
+def test_early_stopping_holds_out_rows_of_a_memmap(digits, tmp_path, monkeypatch):
+    monkeypatch.setattr(_data, "CHUNK_ROWS", 64)
+    X = _memmap(tmp_path / "X.npy", digits)
+    model = SimMIMTransformer(**dict(TINY, early_stopping=True)).fit(X)
+    assert len(model.validation_scores_) == model.n_iter_
+    assert np.isfinite(model.validation_scores_).all()
+
+
+def test_partial_fit_streams_a_memmap_chunk_by_chunk(digits, tmp_path):
+    X = _memmap(tmp_path / "X.npy", digits)
+    model = SimMIMTransformer(**TINY)
+    first = None
+    for start in range(0, len(X), 100):
+        model.partial_fit(X[start:start + 100])
+        first = model.score(digits) if first is None else first
+    assert model.n_iter_ == 4
+    assert model.score(digits) > first
+    assert model.transform(X).shape == (400, 3)
+
+
+def test_dask_ml_incremental_calls_partial_fit_per_block(digits):
+    da = pytest.importorskip("dask.array")
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X = da.from_array(digits, chunks=(100, digits.shape[1]))
+    incremental = wrappers.Incremental(SimMIMTransformer(**TINY), shuffle_blocks=False)
+    incremental.fit(X)
+    assert incremental.estimator_.n_iter_ == 4
+    assert incremental.transform(X).compute().shape == (400, 3)
+
+
+def torch_threads(estimator, X, y=None):
+    """A "score" that reports the torch threads available where the fit ran."""
+    return torch.get_num_threads()
+
+
+def test_grid_search_workers_do_not_oversubscribe_threads(digits):
+    search = GridSearchCV(
+        SimMIMTransformer(**TINY), {"n_components": [2, 3]}, scoring=torch_threads,
+        cv=2, n_jobs=2,
+    ).fit(digits[:100])
+    assert search.cv_results_["mean_test_score"].max() <= max(1, os.cpu_count() // 2)
+
+
+def test_grid_search_runs_on_a_dask_cluster(digits):
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster) as client:
+        with distributed.get_task_stream(client) as tasks, parallel_config(backend="dask"):
+            search = GridSearchCV(
+                SimMIMTransformer(**TINY), {"hidden_width": [4, 8]}, cv=2
+            ).fit(digits[:100])
+    assert len(tasks.data) >= 4  # 2 widths x 2 folds ran as cluster tasks
+    assert search.best_params_["hidden_width"] in (4, 8)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_bfloat16_training_runs_on_the_cpu_and_changes_the_arithmetic(digits):
+    params = dict(TINY, max_iter=20, hidden_width=32, n_components=8)
+    mixed = SimMIMTransformer(**params, precision="bfloat16").fit(digits)
+    full = SimMIMTransformer(**params).fit(digits)
+    Z = mixed.transform(digits.astype(np.float32))
+    assert Z.dtype == np.float32
+    assert all(p.dtype == torch.float32 for p in mixed.module_.parameters())
+    assert not np.allclose(Z, full.transform(digits.astype(np.float32)))
+    r2 = r2_score(digits, mixed.inverse_transform(mixed.transform(digits)),
+                  multioutput="variance_weighted")
+    assert r2 > 0.5
+
+
+def test_float64_input_trains_a_float32_model(digits):
+    model = SimMIMTransformer(**TINY).fit(digits.astype(np.float64))
+    assert all(p.dtype == torch.float32 for p in model.module_.parameters())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only behaviour")
+def test_cuda_device_is_validated_without_a_gpu(digits):
+    model = SimMIMTransformer(**dict(TINY, device="cuda"))
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        model.fit(digits)
+    with pytest.raises(Exception, match="not fitted"):
+        check_is_fitted(model)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only behaviour")
+def test_a_model_set_to_cuda_unpickles_and_transforms_on_the_cpu(digits):
+    model = SimMIMTransformer(**TINY).fit(digits)
+    expected = model.transform(digits)
+    model.set_params(device="cuda")  # as if trained on a GPU machine
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.transform(digits), expected)
+
+
+def test_onnx_export_matches_transform(digits, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    X = digits.astype(np.float32)
+    X[0, 10] = np.nan
+    model = SimMIMTransformer(**TINY).fit(X)
+    path = model.export_onnx(tmp_path / "model.onnx")
+    session = onnxruntime.InferenceSession(str(path))
+    np.testing.assert_allclose(session.run(None, {"X": X})[0], model.transform(X), atol=1e-5)
