@@ -115,7 +115,8 @@ def _quiet_worker():
 
 
 def markdown(results):
-    lines = ["# imputation", "", "## RMSE on hidden test entries (feature-std units; lower is better)", "",
+    lines = ["# imputation", "",
+             "## RMSE on hidden test entries (feature-std units; lower is better)", "",
              "| dataset | missing | " + " | ".join(IMPUTERS) + " |",
              "|---|---|" + "---|" * len(IMPUTERS)]
     for dataset, result in results.items():

@@ -164,7 +164,8 @@ def timing_row():
 
 
 def markdown(results):
-    lines = ["# timeseries_images", "", "## Time series: test accuracy (fit on the train split only)", "",
+    lines = ["# timeseries_images", "",
+             "## Time series: test accuracy (fit on the train split only)", "",
              "| data (C, L) | method | logistic | RBF SVM | TS2Vec (published) | fit s |",
              "|---|---|---|---|---|---|"]
     for row in results["time_series"]:

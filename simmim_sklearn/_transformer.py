@@ -10,8 +10,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseSimMIM
 from ._device import inference_device
-from .nn._masking import random_token_mask
 from ._onnx import export_transform_onnx
+from .nn._masking import random_token_mask
 
 
 class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseSimMIM):
