@@ -1,7 +1,7 @@
 """
-=============================================
+============================================
 Grid search on a Dask cluster through joblib
-=============================================
+============================================
 
 scikit-learn's :class:`~sklearn.model_selection.GridSearchCV` hands its fits to joblib, and
 joblib can hand them to a `Dask <https://distributed.dask.org>`_ cluster: no change to the

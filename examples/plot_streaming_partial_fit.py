@@ -1,7 +1,7 @@
 """
-==================================================
+===================================================
 Streaming a data set from disk with ``partial_fit``
-==================================================
+===================================================
 
 :class:`~simmim_sklearn.SimMIMTransformer` learns from data that does not fit in memory in
 two ways:
