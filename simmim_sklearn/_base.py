@@ -338,8 +338,11 @@ class BaseSimMIM(BaseEstimator):
             network = copy.deepcopy(network).to(dtype)
         out = np.empty((X.shape[0], width), dtype=X.dtype)
         for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
-            block = torch.as_tensor(np.array(X[start:start + INFERENCE_BATCH_SIZE]),
-                                    dtype=dtype, device=device)
+            block = X[start:start + INFERENCE_BATCH_SIZE]
+            # Torch shares writable memory as is; read-only blocks (memmaps) are copied.
+            if not block.flags.writeable:
+                block = block.copy()
+            block = torch.from_numpy(block).to(device)
             out[start:start + INFERENCE_BATCH_SIZE] = getattr(network, method)(block).cpu().numpy()
         return out
 
