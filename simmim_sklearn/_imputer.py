@@ -204,32 +204,25 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
 
     # -- fitting ---------------------------------------------------------------------------
 
-    def _train_or_raise(self, X, continuing, incremental):
-        X, missing = self._validate_with_mask(X, reset=not continuing)
-        if continuing:
-            empty, indicator = self.empty_features_, self.indicator_
-        else:
-            empty = missing.all(axis=0)
-            if empty.any() and not self.keep_empty_features:
+    def _validate_training_rows(self, X, reset):
+        """Rows as the shared training reads them; on a first fit, also the empty features
+        and the indicator (a failed fit restores the previous state, these included)."""
+        X, missing = self._validate_with_mask(X, reset=reset)
+        if reset:
+            self.empty_features_ = missing.all(axis=0)
+            if self.empty_features_.any() and not self.keep_empty_features:
                 warnings.warn(
-                    f"Features {np.flatnonzero(empty).tolist()} have no observed value and "
-                    "are dropped from the output; set keep_empty_features=True to keep them.",
-                    UserWarning, stacklevel=4,
+                    f"Features {np.flatnonzero(self.empty_features_).tolist()} have no "
+                    "observed value and are dropped from the output; set "
+                    "keep_empty_features=True to keep them.",
+                    UserWarning, stacklevel=5,
                 )
-            indicator = None
+            self.indicator_ = None
             if self.add_indicator:
-                indicator = MissingIndicator(
+                self.indicator_ = MissingIndicator(
                     missing_values=self.missing_values, error_on_new=False
                 ).fit(X)
-        # The shared training validates its input again; it gets the rows with missing
-        # entries as NaN, so the names checked here are set aside while it runs.
-        names = self.__dict__.pop("feature_names_in_", None)
-        try:
-            super()._train_or_raise(_network_input(X, missing, empty), continuing, incremental)
-        finally:
-            if names is not None:
-                self.feature_names_in_ = names
-        self.empty_features_, self.indicator_ = empty, indicator
+        return _network_input(X, missing, self.empty_features_)
 
     def _validate_with_mask(self, X, reset):
         """Validated ``X`` and its mask of missing entries."""
