@@ -40,6 +40,10 @@ INFERENCE_BATCH_SIZE = 4096
 class BaseSimMIM(BaseEstimator):
     """Masked-modeling estimator core: parameters, ``fit``, ``partial_fit`` and ``score``."""
 
+    # The network's linear representation: a fixed linear map of the visible entries, or
+    # (True) the factor model's posterior mean given them (see SimMIMNetwork).
+    _conditional_linear = False
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_width": [Interval(Integral, 1, None, closed="left")],
@@ -231,6 +235,7 @@ class BaseSimMIM(BaseEstimator):
             network = SimMIMNetwork(
                 shape, patch, encoder, self.n_components, self.hidden_width, self.depth,
                 center=scaler.mean_, scale=scaler.scale_,
+                conditional_linear=self._conditional_linear,
             )
         first_rows = check_rows(X[:PCA_INIT_MAX_ROWS])
         network.init_linear_maps(*self._principal_components(scaler.transform(first_rows), seed))
@@ -243,7 +248,7 @@ class BaseSimMIM(BaseEstimator):
         X_std = np.nan_to_num(X_std, nan=0.0, copy=False)
         n_components = min(self.n_components, *X_std.shape)
         pca = PCA(n_components=n_components, random_state=seed).fit(X_std)
-        return pca.components_, pca.mean_
+        return pca.components_, pca.mean_, pca.explained_variance_, pca.noise_variance_
 
     def _split_validation(self, n_rows, rng, incremental):
         """Sorted indices of the training and validation rows; ``None, None`` for all rows

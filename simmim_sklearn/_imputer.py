@@ -151,6 +151,10 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     True
     """
 
+    # Imputation reads the hidden entries: their linear estimate should depend on which
+    # entries are seen, as a Gaussian's conditional mean does.
+    _conditional_linear = True
+
     _parameter_constraints: dict = {
         **BaseSimMIM._parameter_constraints,
         "missing_values": [MissingValues(numeric_only=True)],

@@ -1,10 +1,16 @@
 """The SimMIM network: scaling, patching, encoder, representation and decoder in one module."""
 
+import math
+
 import torch
 from torch import nn
 
 from ._encoders import build_encoder
 from ._patching import Patcher
+
+# Floor of the factor model's initial noise variance (standardised units): with as many
+# components as features, PCA leaves none, and the posterior would then trust every entry fully.
+MIN_NOISE_VARIANCE = 0.05
 
 
 class SimMIMNetwork(nn.Module):
@@ -16,9 +22,16 @@ class SimMIMNetwork(nn.Module):
     corrections start at zero, so training starts from PCA's reconstruction and only has to
     improve on it (a masked model is otherwise never trained for the identity that
     ``inverse_transform(transform(X))`` asks for).
+
+    With ``conditional_linear``, the linear representation is instead the posterior mean of
+    a factor model (probabilistic PCA: ``x = W z + mean + noise``, ``z ~ N(0, I)``) given the
+    visible entries, ``W`` being the linear decoder. Unlike a fixed linear map of the
+    zero-filled row, this weighs each visible entry by what is hidden alongside it, as the
+    conditional mean of a Gaussian does: the linear part of imputation.
     """
 
-    def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale):
+    def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale,
+                 conditional_linear=False):
         super().__init__()
         self.patcher = Patcher(shape, patch)
         n_features = int(center.shape[0])
@@ -27,7 +40,12 @@ class SimMIMNetwork(nn.Module):
         self.encoder = build_encoder(
             encoder, self.patcher.grid, self.patcher.token_dim, hidden_width, depth
         )
-        self.linear_encoder = nn.Linear(n_features, n_components)
+        self.conditional_linear = conditional_linear
+        if conditional_linear:
+            # Log of each feature's noise variance in the factor model.
+            self.log_noise = nn.Parameter(torch.zeros(n_features))
+        else:
+            self.linear_encoder = nn.Linear(n_features, n_components)
         self.projection = nn.Linear(self.encoder.out_features, n_components)
         self.linear_decoder = nn.Linear(n_components, n_features)
         self.decoder = nn.Sequential(
@@ -38,18 +56,27 @@ class SimMIMNetwork(nn.Module):
             nn.init.zeros_(corrections.bias)
 
     @torch.no_grad()
-    def init_linear_maps(self, components, mean):
-        """Start the linear encoder/decoder at PCA ``components`` (m x n_features, m <= k)."""
+    def init_linear_maps(self, components, mean, variances, noise_variance):
+        """Start the linear maps at PCA: ``components`` (m x n_features, m <= k), their
+        ``variances`` and the ``noise_variance`` left outside them (probabilistic PCA's
+        maximum-likelihood solution for ``conditional_linear``)."""
         m = components.shape[0]
-        components = torch.as_tensor(components, dtype=self.linear_encoder.weight.dtype)
-        mean = torch.as_tensor(mean, dtype=components.dtype)
-        for layer in (self.linear_encoder, self.linear_decoder):
-            nn.init.zeros_(layer.weight)
+        dtype = self.linear_decoder.weight.dtype
+        components = torch.as_tensor(components, dtype=dtype)
+        mean = torch.as_tensor(mean, dtype=dtype)
+        nn.init.zeros_(self.linear_decoder.weight)
+        self.linear_decoder.bias.copy_(mean)
+        if self.conditional_linear:
+            noise = max(float(noise_variance), MIN_NOISE_VARIANCE)
+            loadings = (torch.as_tensor(variances, dtype=dtype) - noise).clamp(min=0).sqrt()
+            self.linear_decoder.weight[:, :m] = components.T * loadings
+            self.log_noise.fill_(math.log(noise))
+            return
+        nn.init.zeros_(self.linear_encoder.weight)
         self.linear_encoder.weight[:m] = components
         self.linear_encoder.bias.zero_()
         self.linear_encoder.bias[:m] = -components @ mean
         self.linear_decoder.weight[:, :m] = components.T
-        self.linear_decoder.bias.copy_(mean)
 
     def standardize(self, x):
         return (x - self.center) / self.scale
@@ -63,7 +90,23 @@ class SimMIMNetwork(nn.Module):
         tokens = tokens.masked_fill(missing_entries | hidden.unsqueeze(-1), 0.0)
         visible = self.patcher.from_tokens(tokens)
         features = self.encoder(tokens, hidden, missing)
+        if self.conditional_linear:
+            seen = ~self.patcher.from_tokens(missing_entries | hidden.unsqueeze(-1))
+            return self.factor_posterior(visible, seen) + self.projection(features)
         return self.linear_encoder(visible) + self.projection(features)
+
+    def factor_posterior(self, visible, seen):
+        """Posterior mean of the factors given the ``seen`` entries of ``visible`` rows."""
+        # Solved in the weights' precision: bfloat16 has no Cholesky factorisation.
+        with torch.autocast(visible.device.type, enabled=False):
+            loadings = self.linear_decoder.weight
+            precision = seen.to(loadings.dtype) * torch.exp(-self.log_noise)
+            residual = (visible.to(loadings.dtype) - self.linear_decoder.bias) * precision
+            gram = torch.einsum("fk,bf,fl->bkl", loadings, precision, loadings)
+            gram = gram + torch.eye(loadings.shape[1], dtype=loadings.dtype,
+                                    device=loadings.device)
+            factor = torch.linalg.cholesky(gram)
+            return torch.cholesky_solve((residual @ loadings).unsqueeze(-1), factor).squeeze(-1)
 
     def decode_standardized(self, z):
         return self.linear_decoder(z) + self.decoder(z)
