@@ -20,10 +20,14 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     ``transform`` encodes each row with its missing entries hidden, decodes it and fills
     the missing entries with the decoded values; observed entries come back unchanged.
 
-    The network and its training are those of :class:`SimMIMTransformer`; only the defaults
-    that imputation needs differ: ``unmasked_fraction``, ``visible_loss_weight``,
-    ``mask_ratio``, ``early_stopping`` and ``n_iter_no_change``, chosen on training data (see
-    ``benchmarks/tune_imputer_defaults.py``).
+    The network and its training are those of :class:`SimMIMTransformer`, with one change:
+    the linear part of the representation is the posterior mean of a factor model
+    (probabilistic PCA, started at PCA's maximum-likelihood fit) given the visible entries,
+    so the linear estimate of a hidden entry is a Gaussian's conditional mean, which weighs
+    each visible entry by what else is hidden; the nonlinear encoder and decoder correct it.
+    The defaults that imputation needs differ: ``unmasked_fraction``,
+    ``visible_loss_weight``, ``mask_ratio``, ``early_stopping`` and ``n_iter_no_change``,
+    chosen on training data (see ``benchmarks/tune_imputer_defaults.py``).
 
     Parameters
     ----------

@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from simmim_sklearn import SimMIMImputer
+from simmim_sklearn.nn._network import SimMIMNetwork
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -174,3 +175,29 @@ def test_a_failed_first_fit_leaves_the_imputer_unfitted():
         imputer.fit(X)
     with pytest.raises(NotFittedError):
         check_is_fitted(imputer)
+
+
+def test_linear_path_is_the_factor_models_conditional_mean():
+    # With the nonlinear corrections at their zero start, the imputer's network fills hidden
+    # entries with the Gaussian conditional mean under covariance W W^T + diag(noise).
+    n_features, n_components = 6, 3
+    network = SimMIMNetwork(
+        (1, n_features), (1,), "mlp", n_components, 8, 1, center=np.zeros(n_features),
+        scale=np.ones(n_features), conditional_linear=True,
+    ).double()
+    rng = np.random.RandomState(0)
+    loadings, mean = rng.normal(size=(n_features, n_components)), rng.normal(size=n_features)
+    noise = rng.uniform(0.1, 1.0, size=n_features)
+    with torch.no_grad():
+        network.linear_decoder.weight.copy_(torch.from_numpy(loadings))
+        network.linear_decoder.bias.copy_(torch.from_numpy(mean))
+        network.log_noise.copy_(torch.from_numpy(np.log(noise)))
+    x = rng.normal(size=n_features)
+    seen = np.array([True, False, True, True, False, True])
+    with torch.no_grad():
+        filled = network.reconstruct(torch.from_numpy(np.where(seen, x, np.nan))[None])[0]
+    covariance = loadings @ loadings.T + np.diag(noise)
+    expected = mean[~seen] + covariance[np.ix_(~seen, seen)] @ np.linalg.solve(
+        covariance[np.ix_(seen, seen)], x[seen] - mean[seen]
+    )
+    np.testing.assert_allclose(filled.numpy()[~seen], expected, rtol=1e-6)
