@@ -14,16 +14,15 @@ where max_iter is capped at 5 to keep the run short (it does not reach its toler
 processes, each with one torch thread; fit times are comparable within a run, not
 absolute.
 
-Writes benchmarks/results/bench_imputation.json and .md.
+Writes benchmarks/results/bench_imputation.json and .md (through _results.write_results).
 """
 
-import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
+from _results import write_results
 from joblib import Parallel, delayed
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -114,40 +113,28 @@ def _quiet_worker():
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 
-def markdown(results):
-    lines = ["# imputation", "",
-             "## RMSE on hidden test entries (feature-std units; lower is better)", "",
-             "| dataset | missing | " + " | ".join(IMPUTERS) + " |",
-             "|---|---|" + "---|" * len(IMPUTERS)]
-    for dataset, result in results.items():
-        for rate in RATES:
-            by_name = {r["imputer"]: r for r in result["quality"] if r["rate"] == rate}
-            best = min(r["rmse_test"] for r in by_name.values())
-            cells = [f"**{by_name[n]['rmse_test']:.3f}**" if by_name[n]["rmse_test"] == best
-                     else f"{by_name[n]['rmse_test']:.3f}" for n in IMPUTERS]
-            lines.append(f"| {dataset} | {rate:.0%} | " + " | ".join(cells) + " |")
-    lines += ["", "## Transductive RMSE: fit_transform on the train split, its own hidden "
-              "entries", "", "| dataset | missing | " + " | ".join(IMPUTERS) + " |",
-              "|---|---|" + "---|" * len(IMPUTERS)]
-    for dataset, result in results.items():
-        for rate in RATES:
-            by_name = {r["imputer"]: r for r in result["quality"] if r["rate"] == rate}
-            lines.append(f"| {dataset} | {rate:.0%} | " + " | ".join(
-                f"{by_name[n]['rmse_transductive']:.3f}" for n in IMPUTERS) + " |")
-    lines += ["", "## Fit time (s, fit_transform on the train split, 30% missing)", "",
-              "| dataset | " + " | ".join(IMPUTERS) + " |", "|---|" + "---|" * len(IMPUTERS)]
-    for dataset, result in results.items():
-        by_name = {r["imputer"]: r for r in result["quality"] if r["rate"] == 0.3}
-        lines.append(f"| {dataset} | " + " | ".join(
-            f"{by_name[n]['fit_time_s']:.2f}" for n in IMPUTERS) + " |")
-    lines += ["", f"## Downstream: 5-fold CV score, {DOWNSTREAM_RATE:.0%} missing "
-              "(R^2 for diabetes with Ridge, accuracy with LogisticRegression otherwise)", "",
-              "| dataset | " + " | ".join(IMPUTERS) + " | no missing values |",
-              "|---|" + "---|" * (len(IMPUTERS) + 1)]
-    for dataset, result in results.items():
-        lines.append(f"| {dataset} | " + " | ".join(
-            f"{result['downstream'][n]:.3f}" for n in [*IMPUTERS, "no missing values"]) + " |")
-    return "\n".join(lines) + "\n"
+def tables(results):
+    """The result tables, one row per dataset (and missing rate), one column per imputer."""
+    def by_name(result, rate):
+        return {r["imputer"]: r for r in result["quality"] if r["rate"] == rate}
+
+    def rmse_rows(key):
+        return [{"dataset": dataset, "missing": f"{rate:.0%}",
+                 **{n: by_name(result, rate)[n][key] for n in IMPUTERS}}
+                for dataset, result in results.items() for rate in RATES]
+
+    return {
+        "RMSE on hidden test entries (feature-std units; lower is better)":
+            rmse_rows("rmse_test"),
+        "Transductive RMSE: fit_transform on the train split, its own hidden entries":
+            rmse_rows("rmse_transductive"),
+        "Fit time (s, fit_transform on the train split, 30% missing)": [
+            {"dataset": dataset, **{n: by_name(result, 0.3)[n]["fit_time_s"] for n in IMPUTERS}}
+            for dataset, result in results.items()],
+        f"Downstream: 5-fold CV score, {DOWNSTREAM_RATE:.0%} missing (R^2 for diabetes with "
+        "Ridge, accuracy with LogisticRegression otherwise)": [
+            {"dataset": dataset, **result["downstream"]} for dataset, result in results.items()],
+    }
 
 
 def main():
@@ -162,13 +149,12 @@ def main():
         results[dataset]["quality"] += rows
     for (dataset, name), score in zip(downstream_jobs, outputs[len(quality_jobs):]):
         results[dataset]["downstream"][name or "no missing values"] = score
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    payload = {"seed": SEED, "total_time_s": time.perf_counter() - start, "results": results}
-    (out / "bench_imputation.json").write_text(json.dumps(payload, indent=2))
-    (out / "bench_imputation.md").write_text(markdown(results))
-    print(markdown(results))
-
+    write_results("bench_imputation", tables(results), notes=(
+        "Produced by benchmarks/bench_imputation.py: 75/25 train/test split, entries hidden "
+        f"completely at random (seed {SEED}), RMSE in units of each feature's training std; "
+        f"total run {time.perf_counter() - start:.0f} s, {N_JOBS} parallel jobs of one "
+        "torch thread each."
+    ))
 
 if __name__ == "__main__":
     main()
