@@ -27,8 +27,14 @@ def resolve_input_shape(input_shape, n_features):
 def auto_patch_size(spatial):
     """Patch length per spatial axis, grown with the axis so that a token spans a
     comparable fraction of any window or image: about the square root of the length over 2.
+
+    Image tokens span at least 2 pixels per axis (where the axis has them): a hidden single
+    pixel is nearly given by its neighbours, so masking it teaches the encoder little.
     """
-    return tuple(max(1, round(math.sqrt(length) / 2)) for length in spatial)
+    patch = [max(1, round(math.sqrt(length) / 2)) for length in spatial]
+    if len(spatial) == 2:
+        patch = [min(length, max(2, p)) for p, length in zip(patch, spatial)]
+    return tuple(patch)
 
 
 def resolve_patch_size(patch_size, shape, tabular):
