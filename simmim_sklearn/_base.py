@@ -224,14 +224,14 @@ class BaseSimMIM(BaseEstimator):
             # Windows and images: "conv" matched "transformer" in train-split CV at a
             # fraction of the cost; tabular features have no order to convolve over.
             encoder = "mlp" if self.input_shape is None else "conv"
-        tabular = self.input_shape is None
-        mean, scale = _scaling(X, channels=None if tabular else shape[0])
+        image = len(shape) == 3
+        mean, scale = _scaling(X, channels=shape[0] if image else None)
         seed = int(rng.randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             network = SimMIMNetwork(
                 shape, patch, encoder, self.n_components, self.hidden_width, self.depth,
-                center=mean, scale=scale, linear_path=tabular,
+                center=mean, scale=scale, linear_path=not image,
             )
         first_rows = check_rows(X[:PCA_INIT_MAX_ROWS])
         network.init_linear_maps(*self._principal_components((first_rows - mean) / scale, seed))
@@ -368,10 +368,9 @@ def _scaling(X, channels):
     """Mean and standard deviation of each feature (``channels=None``) or of each channel,
     repeated over the channel's features, for the internal standardisation.
 
-    Windows and images are scaled per channel: every value of a channel is one sample of the
-    same quantity, and per-position scaling would blow up near-constant positions (the blank
-    border of a digit). Fitted block by block: StandardScaler.fit would hold float64 copies
-    of all of X.
+    Images are scaled per channel: every pixel of a channel measures the same quantity, and
+    per-pixel scaling would blow up near-constant pixels (the blank border of a digit).
+    Fitted block by block: StandardScaler.fit would hold float64 copies of all of X.
     """
     scaler = StandardScaler()
     for block in row_blocks(X):

@@ -64,7 +64,7 @@ def test_auto_image_patches_span_at_least_two_pixels_per_axis_that_has_them():
     assert auto_patch_size((64, 64)) == (4, 4)
 
 
-def test_windows_and_images_are_scaled_per_channel_and_tabular_rows_per_feature():
+def test_images_are_scaled_per_channel_and_tabular_rows_per_feature():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(50, 2, 3, 4)) * [[[1.0]], [[10.0]]] + [[[0.0]], [[5.0]]]
     X = X.reshape(50, -1)

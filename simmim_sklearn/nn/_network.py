@@ -11,14 +11,14 @@ class SimMIMNetwork(nn.Module):
     """Masked-modeling autoencoder over flat rows.
 
     The decoder is linear plus a small MLP; the linear map starts at the principal
-    components of the training data and the MLP's correction at zero. With ``linear_path``
-    (tabular rows) the representation is likewise a linear map of the visible standardised
-    values, starting at PCA, plus the encoder's features through a zero-initialised
-    projection, so training starts from PCA's reconstruction and only has to improve on it
-    (a masked model is otherwise never trained for the identity that
-    ``inverse_transform(transform(X))`` asks for). Without it (windows and images) the
+    components of the training data and the MLP's correction at zero. With
+    ``linear_path`` (tabular rows and windows) the representation is likewise a linear map
+    of the visible standardised values, starting at PCA, plus the encoder's features
+    through a zero-initialised projection, so training starts from PCA's reconstruction and
+    only has to improve on it (a masked model is otherwise never trained for the identity
+    that ``inverse_transform(transform(X))`` asks for). Without it (images) the
     representation is the projection of the encoder's features alone: a linear path of raw
-    values would dominate the representation and leave it little better than PCA.
+    pixels would dominate the representation and leave it little better than PCA.
     """
 
     def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale,
