@@ -26,15 +26,15 @@ def resolve_input_shape(input_shape, n_features):
 
 def auto_patch_size(spatial):
     """Patch length per spatial axis, grown with the axis so that a token spans a
-    comparable fraction of any window or image: about the square root of the length over 2.
+    comparable fraction of any window or image: about the square root of the length over 2
+    for windows, and the square root of the length (floored) along each image axis.
 
-    Image tokens span at least 2 pixels per axis (where the axis has them): a hidden single
-    pixel is nearly given by its neighbours, so masking it teaches the encoder little.
+    Image tokens are larger because an image's neighbouring pixels are strongly correlated:
+    a small hidden patch is nearly given by its neighbours and teaches the encoder little.
     """
-    patch = [max(1, round(math.sqrt(length) / 2)) for length in spatial]
     if len(spatial) == 2:
-        patch = [min(length, max(2, p)) for p, length in zip(patch, spatial)]
-    return tuple(patch)
+        return tuple(math.isqrt(length) for length in spatial)
+    return tuple(max(1, round(math.sqrt(length) / 2)) for length in spatial)
 
 
 def resolve_patch_size(patch_size, shape, tabular):

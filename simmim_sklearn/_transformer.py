@@ -45,8 +45,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     patch_size : int, tuple of int or "auto", default="auto"
         Token size along each axis of ``input_shape``; for tabular rows, the number of
         adjacent features grouped into one token. ``"auto"`` uses single features for
-        tabular rows and patches that grow with the square root of each axis otherwise,
-        at least 2 pixels along each image axis.
+        tabular rows, about half the square root of the length for windows and the square
+        root of each axis for images.
         Axes that the patch does not divide are padded with hidden, unscored values.
         Series of unequal length are given padded with NaN to a common length: tokens with
         no value are missing, which ``"conv"`` and ``"transformer"`` leave out entirely.

@@ -57,11 +57,11 @@ def test_auto_patch_size_grows_with_the_axis_and_fits_it():
     assert resolve_patch_size("auto", (1, 30), tabular=True) == (1,)
 
 
-def test_auto_image_patches_span_at_least_two_pixels_per_axis_that_has_them():
-    assert auto_patch_size((8,)) == (1,)
+def test_auto_image_patches_are_the_square_root_of_each_axis():
+    assert auto_patch_size((16,)) == (2,)
+    assert auto_patch_size((16, 16)) == (4, 4)
     assert auto_patch_size((8, 8)) == (2, 2)
-    assert auto_patch_size((1, 8)) == (1, 2)
-    assert auto_patch_size((64, 64)) == (4, 4)
+    assert auto_patch_size((1, 28)) == (1, 5)
 
 
 def test_images_are_scaled_per_channel_and_tabular_rows_per_feature():
