@@ -141,3 +141,13 @@ def test_conv_trains_fewer_steps_on_an_image_grid_than_on_as_many_window_tokens(
     window_epochs = model._training_config(200, False, (400,)).n_epochs
     image_epochs = model._training_config(200, False, (20, 20)).n_epochs
     assert image_epochs < window_epochs
+
+
+def test_image_representation_comes_from_the_encoder_alone():
+    """Images drop the linear path of raw pixels; tabular rows and windows keep it."""
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    image = SimMIMTransformer(input_shape=(1, 4, 6), **TINY).fit(X)
+    window = SimMIMTransformer(input_shape=(1, 24), **TINY).fit(X)
+    assert image.module_.linear_encoder is None
+    assert window.module_.linear_encoder is not None
+    assert image.inverse_transform(image.transform(X)).shape == X.shape
