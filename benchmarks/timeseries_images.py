@@ -131,9 +131,6 @@ def digits_rows():
     )
     candidates = {
         "SimMIM (defaults)": SimMIMTransformer(input_shape=(1, 8, 8), random_state=SEED),
-        "SimMIM patch_size=(2, 2)": SimMIMTransformer(
-            input_shape=(1, 8, 8), patch_size=(2, 2), random_state=SEED
-        ),
         "PCA (16 components)": PCA(n_components=16, random_state=SEED),
     }
     rows = []

@@ -31,6 +31,9 @@ AUTO_BATCH_SIZE = 256
 # (measured: about 40 s for 200 windows of length 427 on 2 CPU cores).
 AUTO_TOKEN_BUDGET = 2_000_000
 TOKEN_ENCODERS = ("conv", "transformer")
+# The budget counts window tokens; "conv" spends 3 x 3 + 1 taps on an image token against
+# 3 + 1 on a window token.
+CONV_IMAGE_TOKEN_COST = 2.5
 # PCA that initialises the linear maps looks at no more rows than this.
 PCA_INIT_MAX_ROWS = 20_000
 # Rows per block in transform, inverse_transform and score: bounds their extra memory.
@@ -192,7 +195,7 @@ class BaseSimMIM(BaseEstimator):
 
         rows = training_rows(X, device, train_indices)
         val_rows = None if val_indices is None else training_rows(X, device, val_indices)
-        config = self._training_config(len(rows), incremental, network.patcher.n_tokens)
+        config = self._training_config(len(rows), incremental, network.patcher.grid)
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
         history = train(network, rows, config, generator, device, val_rows, optimizer_state)
 
@@ -225,23 +228,23 @@ class BaseSimMIM(BaseEstimator):
             # Windows and images: "conv" matched "transformer" in train-split CV at a
             # fraction of the cost; tabular features have no order to convolve over.
             encoder = "mlp" if self.input_shape is None else "conv"
-        # Fitted block by block: StandardScaler.fit would hold float64 copies of all of X.
-        scaler = StandardScaler()
-        for block in row_blocks(X):
-            scaler.partial_fit(block)
+        image = len(shape) == 3
+        mean, scale = _scaling(X, channels=shape[0] if image else None)
         seed = int(rng.randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             network = SimMIMNetwork(
                 shape, patch, encoder, self.n_components, self.hidden_width, self.depth,
-                center=scaler.mean_, scale=scaler.scale_,
+                center=mean, scale=scale,
+                # Imputation always keeps its linear part: it fills gaps in images too.
+                linear_path=self._conditional_linear or not image,
                 conditional_linear=self._conditional_linear,
             )
         first_rows = check_rows(X[:PCA_INIT_MAX_ROWS])
-        network.init_linear_maps(*self._principal_components(scaler.transform(first_rows), seed))
+        network.init_linear_maps(*self._principal_components((first_rows - mean) / scale, seed))
         self.input_shape_, self.patch_size_, self.encoder_ = shape, patch, encoder
         self.n_components_ = self.n_components
-        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
+        self.mean_, self.scale_ = mean, scale
         return network
 
     def _principal_components(self, X_std, seed):
@@ -264,7 +267,7 @@ class BaseSimMIM(BaseEstimator):
         order = rng.permutation(n_rows)
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _training_config(self, n_rows, incremental, n_tokens):
+    def _training_config(self, n_rows, incremental, grid):
         batch_size = min(AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size,
                          n_rows)
         if incremental:
@@ -272,7 +275,10 @@ class BaseSimMIM(BaseEstimator):
         elif self.max_iter == "auto":
             steps = AUTO_STEPS
             if self.encoder_ in TOKEN_ENCODERS:
-                steps = min(steps, AUTO_TOKEN_BUDGET // (batch_size * n_tokens))
+                tokens = batch_size * math.prod(grid)
+                if self.encoder_ == "conv" and len(grid) == 2:
+                    tokens *= CONV_IMAGE_TOKEN_COST
+                steps = min(steps, int(AUTO_TOKEN_BUDGET // tokens))
             steps_per_epoch = math.ceil(n_rows / batch_size)
             n_epochs = min(AUTO_MAX_EPOCHS,
                            max(AUTO_MIN_EPOCHS, math.ceil(steps / steps_per_epoch)))
@@ -363,6 +369,26 @@ class BaseSimMIM(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _scaling(X, channels):
+    """Mean and standard deviation of each feature (``channels=None``) or of each channel,
+    repeated over the channel's features, for the internal standardisation.
+
+    Images are scaled per channel: every pixel of a channel measures the same quantity, and
+    per-pixel scaling would blow up near-constant pixels (the blank border of a digit).
+    Fitted block by block: StandardScaler.fit would hold float64 copies of all of X.
+    """
+    scaler = StandardScaler()
+    for block in row_blocks(X):
+        if channels is not None:
+            block = block.reshape(len(block), channels, -1).transpose(0, 2, 1)
+            block = block.reshape(-1, channels)
+        scaler.partial_fit(block)
+    if channels is None:
+        return scaler.mean_, scaler.scale_
+    repeats = X.shape[1] // channels
+    return np.repeat(scaler.mean_, repeats), np.repeat(scaler.scale_, repeats)
 
 
 def _to_cpu(value):

@@ -112,9 +112,11 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     best_validation_score_ : float
         Best validation score; only with ``early_stopping``.
     mean_ : ndarray of shape (n_features,)
-        Per-feature mean used for the internal standardisation.
+        Mean used for the internal standardisation: per feature, or per channel (repeated
+        over its pixels) for images.
     scale_ : ndarray of shape (n_features,)
-        Per-feature standard deviation used for the internal standardisation.
+        Standard deviation used for the internal standardisation, per feature or, for
+        images, per channel.
     input_shape_ : tuple of int
         Layout of a row as ``(C, *spatial)``.
     patch_size_ : tuple of int

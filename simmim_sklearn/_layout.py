@@ -26,8 +26,14 @@ def resolve_input_shape(input_shape, n_features):
 
 def auto_patch_size(spatial):
     """Patch length per spatial axis, grown with the axis so that a token spans a
-    comparable fraction of any window or image: about the square root of the length over 2.
+    comparable fraction of any window or image: about the square root of the length over 2
+    for windows, and the square root of the length (floored) along each image axis.
+
+    Image tokens are larger because an image's neighbouring pixels are strongly correlated:
+    a small hidden patch is nearly given by its neighbours and teaches the encoder little.
     """
+    if len(spatial) == 2:
+        return tuple(math.isqrt(length) for length in spatial)
     return tuple(max(1, round(math.sqrt(length) / 2)) for length in spatial)
 
 

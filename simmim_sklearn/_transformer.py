@@ -45,7 +45,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     patch_size : int, tuple of int or "auto", default="auto"
         Token size along each axis of ``input_shape``; for tabular rows, the number of
         adjacent features grouped into one token. ``"auto"`` uses single features for
-        tabular rows and patches that grow with the square root of each axis otherwise.
+        tabular rows, about half the square root of the length for windows and the square
+        root of each axis for images.
         Axes that the patch does not divide are padded with hidden, unscored values.
         Series of unequal length are given padded with NaN to a common length: tokens with
         no value are missing, which ``"conv"`` and ``"transformer"`` leave out entirely.
@@ -65,7 +66,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Maximum number of epochs. ``"auto"`` trains for about 2,000 optimisation steps
         (between 5 and 500 epochs), so the cost follows the amount of data; for ``"conv"``
         and ``"transformer"`` the steps are also capped so that steps x rows per batch x
-        tokens per row stays under 2 million.
+        tokens per row stays under 2 million (an image token counts 2.5 times for
+        ``"conv"``, whose 3 x 3 kernel costs more than a window's 3 taps).
     batch_size : int or "auto", default="auto"
         Rows per optimisation step; ``"auto"`` is ``min(256, n_samples)``.
     learning_rate_init : float, default=1e-3
@@ -111,9 +113,11 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     best_validation_score_ : float
         Best validation score; only with ``early_stopping``.
     mean_ : ndarray of shape (n_features,)
-        Per-feature mean used for the internal standardisation (NaN ignored).
+        Mean used for the internal standardisation (NaN ignored): per feature, or per
+        channel (repeated over its pixels) for images.
     scale_ : ndarray of shape (n_features,)
-        Per-feature standard deviation used for the internal standardisation.
+        Standard deviation used for the internal standardisation, per feature or, for
+        images, per channel.
     input_shape_ : tuple of int
         Layout of a row as ``(C, *spatial)``.
     patch_size_ : tuple of int

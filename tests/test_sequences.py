@@ -57,6 +57,25 @@ def test_auto_patch_size_grows_with_the_axis_and_fits_it():
     assert resolve_patch_size("auto", (1, 30), tabular=True) == (1,)
 
 
+def test_auto_image_patches_are_the_square_root_of_each_axis():
+    assert auto_patch_size((16,)) == (2,)
+    assert auto_patch_size((16, 16)) == (4, 4)
+    assert auto_patch_size((8, 8)) == (2, 2)
+    assert auto_patch_size((1, 28)) == (1, 5)
+
+
+def test_images_are_scaled_per_channel_and_tabular_rows_per_feature():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 2, 3, 4)) * [[[1.0]], [[10.0]]] + [[[0.0]], [[5.0]]]
+    X = X.reshape(50, -1)
+    image = SimMIMTransformer(input_shape=(2, 3, 4), **TINY).fit(X)
+    for channel, values in enumerate(np.split(X, 2, axis=1)):
+        np.testing.assert_allclose(image.mean_[12 * channel:12 * (channel + 1)], values.mean())
+        np.testing.assert_allclose(image.scale_[12 * channel:12 * (channel + 1)], values.std())
+    tabular = SimMIMTransformer(**TINY).fit(X)
+    np.testing.assert_allclose(tabular.mean_, X.mean(axis=0))
+
+
 def test_auto_encoder_depends_on_the_layout():
     X = np.random.RandomState(0).normal(size=(10, 24))
     tabular = SimMIMTransformer(**{**TINY, "max_iter": 1}).fit(X)
@@ -111,6 +130,24 @@ def test_token_budget_caps_the_steps_of_long_windows():
     for model in (short, long, mlp):
         model.set_params(max_iter="auto")
         model.encoder_ = model.encoder
-        epochs.append(model._training_config(200, False, model.input_shape[1]).n_epochs)
+        epochs.append(model._training_config(200, False, model.input_shape[1:]).n_epochs)
     assert epochs[1] < epochs[0]
     assert epochs[2] > epochs[1]  # the MLP's cost does not grow with the token count
+
+
+def test_conv_trains_fewer_steps_on_an_image_grid_than_on_as_many_window_tokens():
+    model = SimMIMTransformer(encoder="conv", max_iter="auto", batch_size=10)
+    model.encoder_ = "conv"
+    window_epochs = model._training_config(200, False, (400,)).n_epochs
+    image_epochs = model._training_config(200, False, (20, 20)).n_epochs
+    assert image_epochs < window_epochs
+
+
+def test_image_representation_comes_from_the_encoder_alone():
+    """Images drop the linear path of raw pixels; tabular rows and windows keep it."""
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    image = SimMIMTransformer(input_shape=(1, 4, 6), **TINY).fit(X)
+    window = SimMIMTransformer(input_shape=(1, 24), **TINY).fit(X)
+    assert image.module_.linear_encoder is None
+    assert window.module_.linear_encoder is not None
+    assert image.inverse_transform(image.transform(X)).shape == X.shape

@@ -16,12 +16,15 @@ MIN_NOISE_VARIANCE = 0.05
 class SimMIMNetwork(nn.Module):
     """Masked-modeling autoencoder over flat rows.
 
-    The representation is a linear map of the visible standardised values plus a learned
-    nonlinear correction from the encoder; the decoder is likewise linear plus a small MLP.
-    Both linear maps start at the principal components of the training data and both
-    corrections start at zero, so training starts from PCA's reconstruction and only has to
-    improve on it (a masked model is otherwise never trained for the identity that
-    ``inverse_transform(transform(X))`` asks for).
+    The decoder is linear plus a small MLP; the linear map starts at the principal
+    components of the training data and the MLP's correction at zero. The representation
+    is the encoder's features through ``projection`` plus, with ``linear_path`` (tabular
+    rows and windows), a linear map of the visible standardised values that starts at PCA,
+    the projection then starting at zero: training starts from PCA's reconstruction and only
+    has to improve on it (a masked model is otherwise never trained for the identity that
+    ``inverse_transform(transform(X))`` asks for). Without it (images) the representation is
+    the projection of the encoder's features alone: a linear path of raw pixels would
+    dominate the representation and leave it little better than PCA.
 
     With ``conditional_linear``, the linear representation is instead the posterior mean of
     a factor model (probabilistic PCA: ``x = W z + mean + noise``, ``z ~ N(0, I)``) given the
@@ -31,7 +34,7 @@ class SimMIMNetwork(nn.Module):
     """
 
     def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale,
-                 conditional_linear=False):
+                 linear_path=True, conditional_linear=False):
         super().__init__()
         self.patcher = Patcher(shape, patch)
         n_features = int(center.shape[0])
@@ -40,20 +43,22 @@ class SimMIMNetwork(nn.Module):
         self.encoder = build_encoder(
             encoder, self.patcher.grid, self.patcher.token_dim, hidden_width, depth
         )
-        self.conditional_linear = conditional_linear
+        self.linear_path, self.conditional_linear = linear_path, conditional_linear
+        self.linear_encoder = None
         if conditional_linear:
             # Log of each feature's noise variance in the factor model.
             self.log_noise = nn.Parameter(torch.zeros(n_features))
-        else:
+        elif linear_path:
             self.linear_encoder = nn.Linear(n_features, n_components)
         self.projection = nn.Linear(self.encoder.out_features, n_components)
         self.linear_decoder = nn.Linear(n_components, n_features)
         self.decoder = nn.Sequential(
             nn.Linear(n_components, hidden_width), nn.GELU(), nn.Linear(hidden_width, n_features)
         )
-        for corrections in (self.projection, self.decoder[-1]):
-            nn.init.zeros_(corrections.weight)
-            nn.init.zeros_(corrections.bias)
+        corrections = (self.projection, self.decoder[-1]) if linear_path else (self.decoder[-1],)
+        for layer in corrections:
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     @torch.no_grad()
     def init_linear_maps(self, components, mean, variances, noise_variance):
@@ -72,11 +77,12 @@ class SimMIMNetwork(nn.Module):
             self.linear_decoder.weight[:, :m] = components.T * loadings
             self.log_noise.fill_(math.log(noise))
             return
-        nn.init.zeros_(self.linear_encoder.weight)
-        self.linear_encoder.weight[:m] = components
-        self.linear_encoder.bias.zero_()
-        self.linear_encoder.bias[:m] = -components @ mean
         self.linear_decoder.weight[:, :m] = components.T
+        if self.linear_encoder is not None:
+            nn.init.zeros_(self.linear_encoder.weight)
+            self.linear_encoder.weight[:m] = components
+            self.linear_encoder.bias.zero_()
+            self.linear_encoder.bias[:m] = -components @ mean
 
     def standardize(self, x):
         return (x - self.center) / self.scale
@@ -88,12 +94,14 @@ class SimMIMNetwork(nn.Module):
         missing = missing_entries.all(dim=-1)
         hidden = missing if hide is None else missing | hide
         tokens = tokens.masked_fill(missing_entries | hidden.unsqueeze(-1), 0.0)
+        z = self.projection(self.encoder(tokens, hidden, missing))
+        if not self.linear_path:
+            return z
         visible = self.patcher.from_tokens(tokens)
-        features = self.encoder(tokens, hidden, missing)
         if self.conditional_linear:
             seen = ~self.patcher.from_tokens(missing_entries | hidden.unsqueeze(-1))
-            return self.factor_posterior(visible, seen) + self.projection(features)
-        return self.linear_encoder(visible) + self.projection(features)
+            return z + self.factor_posterior(visible, seen)
+        return z + self.linear_encoder(visible)
 
     def factor_posterior(self, visible, seen):
         """Posterior mean of the factors given the ``seen`` entries of ``visible`` rows."""
