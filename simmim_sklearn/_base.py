@@ -230,15 +230,14 @@ class BaseSimMIM(BaseEstimator):
             encoder = "mlp" if self.input_shape is None else "conv"
         image = len(shape) == 3
         mean, scale = _scaling(X, channels=shape[0] if image else None)
+        # Imputation always keeps its linear part: it fills gaps in images too.
+        linear = "conditional" if self._conditional_linear else (None if image else "pca")
         seed = int(rng.randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             network = SimMIMNetwork(
                 shape, patch, encoder, self.n_components, self.hidden_width, self.depth,
-                center=mean, scale=scale,
-                # Imputation always keeps its linear part: it fills gaps in images too.
-                linear_path=self._conditional_linear or not image,
-                conditional_linear=self._conditional_linear,
+                center=mean, scale=scale, linear=linear,
             )
         first_rows = check_rows(X[:PCA_INIT_MAX_ROWS])
         network.init_linear_maps(*self._principal_components((first_rows - mean) / scale, seed))

@@ -183,7 +183,7 @@ def test_linear_path_is_the_factor_models_conditional_mean():
     n_features, n_components = 6, 3
     network = SimMIMNetwork(
         (1, n_features), (1,), "mlp", n_components, 8, 1, center=np.zeros(n_features),
-        scale=np.ones(n_features), conditional_linear=True,
+        scale=np.ones(n_features), linear="conditional",
     ).double()
     rng = np.random.RandomState(0)
     loadings, mean = rng.normal(size=(n_features, n_components)), rng.normal(size=n_features)

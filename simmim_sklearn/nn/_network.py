@@ -18,15 +18,15 @@ class SimMIMNetwork(nn.Module):
 
     The decoder is linear plus a small MLP; the linear map starts at the principal
     components of the training data and the MLP's correction at zero. The representation
-    is the encoder's features through ``projection`` plus, with ``linear_path`` (tabular
+    is the encoder's features through ``projection`` plus, with ``linear="pca"`` (tabular
     rows and windows), a linear map of the visible standardised values that starts at PCA,
     the projection then starting at zero: training starts from PCA's reconstruction and only
     has to improve on it (a masked model is otherwise never trained for the identity that
-    ``inverse_transform(transform(X))`` asks for). Without it (images) the representation is
+    ``inverse_transform(transform(X))`` asks for). With ``linear=None`` (images) it is
     the projection of the encoder's features alone: a linear path of raw pixels would
     dominate the representation and leave it little better than PCA.
 
-    With ``conditional_linear``, the linear representation is instead the posterior mean of
+    With ``linear="conditional"``, the linear representation is instead the posterior mean of
     a factor model (probabilistic PCA: ``x = W z + mean + noise``, ``z ~ N(0, I)``) given the
     visible entries, ``W`` being the linear decoder. Unlike a fixed linear map of the
     zero-filled row, this weighs each visible entry by what is hidden alongside it, as the
@@ -34,7 +34,7 @@ class SimMIMNetwork(nn.Module):
     """
 
     def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale,
-                 linear_path=True, conditional_linear=False):
+                 linear="pca"):
         super().__init__()
         self.patcher = Patcher(shape, patch)
         n_features = int(center.shape[0])
@@ -43,19 +43,19 @@ class SimMIMNetwork(nn.Module):
         self.encoder = build_encoder(
             encoder, self.patcher.grid, self.patcher.token_dim, hidden_width, depth
         )
-        self.linear_path, self.conditional_linear = linear_path, conditional_linear
+        self.linear = linear
         self.linear_encoder = None
-        if conditional_linear:
+        if linear == "conditional":
             # Log of each feature's noise variance in the factor model.
             self.log_noise = nn.Parameter(torch.zeros(n_features))
-        elif linear_path:
+        elif linear == "pca":
             self.linear_encoder = nn.Linear(n_features, n_components)
         self.projection = nn.Linear(self.encoder.out_features, n_components)
         self.linear_decoder = nn.Linear(n_components, n_features)
         self.decoder = nn.Sequential(
             nn.Linear(n_components, hidden_width), nn.GELU(), nn.Linear(hidden_width, n_features)
         )
-        corrections = (self.projection, self.decoder[-1]) if linear_path else (self.decoder[-1],)
+        corrections = (self.decoder[-1],) if linear is None else (self.projection, self.decoder[-1])
         for layer in corrections:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
@@ -64,14 +64,14 @@ class SimMIMNetwork(nn.Module):
     def init_linear_maps(self, components, mean, variances, noise_variance):
         """Start the linear maps at PCA: ``components`` (m x n_features, m <= k), their
         ``variances`` and the ``noise_variance`` left outside them (probabilistic PCA's
-        maximum-likelihood solution for ``conditional_linear``)."""
+        maximum-likelihood solution for ``linear="conditional"``)."""
         m = components.shape[0]
         dtype = self.linear_decoder.weight.dtype
         components = torch.as_tensor(components, dtype=dtype)
         mean = torch.as_tensor(mean, dtype=dtype)
         nn.init.zeros_(self.linear_decoder.weight)
         self.linear_decoder.bias.copy_(mean)
-        if self.conditional_linear:
+        if self.linear == "conditional":
             noise = max(float(noise_variance), MIN_NOISE_VARIANCE)
             loadings = (torch.as_tensor(variances, dtype=dtype) - noise).clamp(min=0).sqrt()
             self.linear_decoder.weight[:, :m] = components.T * loadings
@@ -95,10 +95,10 @@ class SimMIMNetwork(nn.Module):
         hidden = missing if hide is None else missing | hide
         tokens = tokens.masked_fill(missing_entries | hidden.unsqueeze(-1), 0.0)
         z = self.projection(self.encoder(tokens, hidden, missing))
-        if not self.linear_path:
+        if self.linear is None:
             return z
         visible = self.patcher.from_tokens(tokens)
-        if self.conditional_linear:
+        if self.linear == "conditional":
             seen = ~self.patcher.from_tokens(missing_entries | hidden.unsqueeze(-1))
             return z + self.factor_posterior(visible, seen)
         return z + self.linear_encoder(visible)
