@@ -17,6 +17,7 @@ from ._data import ChunkedRows, check_rows, is_out_of_core, row_blocks, training
 from ._device import inference_device, resolve_device
 from ._layout import resolve_input_shape, resolve_patch_size
 from .nn._encoders import ENCODERS
+from .nn._inference import inference_function
 from .nn._network import SimMIMNetwork
 from .nn._training import TrainingConfig, evaluation_loss, train
 
@@ -340,12 +341,14 @@ class BaseSimMIM(BaseEstimator):
 
     @torch.inference_mode()
     def _map_rows(self, method, X, width):
-        """Apply ``module_.<method>`` to ``X`` block by block, computing in ``X``'s dtype."""
+        """Apply ``module_.<method>`` to ``X`` block by block, computing in ``X``'s dtype
+        (through its folded inference form where there is one, see ``nn._inference``)."""
         device = inference_device(self.device)
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
         network = self.module_.to(device)
         if dtype != torch.float32:
             network = copy.deepcopy(network).to(dtype)
+        apply = inference_function(network, method)
         out = np.empty((X.shape[0], width), dtype=X.dtype)
         for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
             block = X[start:start + INFERENCE_BATCH_SIZE]
@@ -353,7 +356,7 @@ class BaseSimMIM(BaseEstimator):
             if not block.flags.writeable:
                 block = block.copy()
             block = torch.from_numpy(block).to(device)
-            out[start:start + INFERENCE_BATCH_SIZE] = getattr(network, method)(block).cpu().numpy()
+            out[start:start + INFERENCE_BATCH_SIZE] = apply(block).cpu().numpy()
         return out
 
     def __getstate__(self):

@@ -14,6 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.validation import check_is_fitted
 
 from simmim_sklearn import SimMIMTransformer, _base, _data
+from simmim_sklearn.nn._inference import folded_encoding
 
 TINY = dict(n_components=3, hidden_width=8, depth=1, max_iter=3, random_state=0)
 
@@ -171,3 +172,28 @@ def test_onnx_export_matches_transform(digits, tmp_path):
     path = model.export_onnx(tmp_path / "model.onnx")
     session = onnxruntime.InferenceSession(str(path))
     np.testing.assert_allclose(session.run(None, {"X": X})[0], model.transform(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_folded_inference_computes_the_networks_own_transform_and_decode(digits, dtype):
+    model = SimMIMTransformer(max_iter=2, random_state=0).fit(digits)
+    network = model.module_
+    assert folded_encoding(network) is not None  # tabular rows take the folded path
+    X = digits[:300].astype(dtype)
+    X[0, 5] = np.nan  # the first block has NaN: it must go through the general path
+    Z = model.transform(X)
+    with torch.inference_mode():
+        general = network.to(torch.float64)
+        expected_Z = general.forward(torch.from_numpy(X.astype(np.float64))).numpy()
+        expected_X = general.decode(torch.from_numpy(Z.astype(np.float64))).numpy()
+    network.to(torch.float32)
+    tolerance = 1e-4 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(Z, expected_Z, atol=tolerance)
+    np.testing.assert_allclose(model.transform(X[1:]), expected_Z[1:], atol=tolerance)
+    np.testing.assert_allclose(model.inverse_transform(Z), expected_X, atol=tolerance * 10)
+
+
+def test_windows_with_a_conv_encoder_keep_the_general_transform():
+    X = np.sin(np.linspace(0, 40, 40 * 32)).reshape(40, 32)
+    model = SimMIMTransformer(input_shape=(1, 32), max_iter=1, random_state=0).fit(X)
+    assert folded_encoding(model.module_) is None
