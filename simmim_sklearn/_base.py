@@ -37,6 +37,15 @@ TOKEN_ENCODERS = ("conv", "transformer")
 CONV_IMAGE_TOKEN_COST = 2.5
 # PCA that initialises the linear maps looks at no more rows than this.
 PCA_INIT_MAX_ROWS = 20_000
+# n_components="auto": this many components for tabular rows, images and imputation. Windows
+# (scaled per channel) get WINDOW_LINEAR_COMPONENTS with a PCA-started linear path and
+# WINDOW_ENCODER_COMPONENTS that are the encoder's alone: chosen by train-split CV over 8 sets
+# (benchmarks/tune_window_defaults.py).
+AUTO_COMPONENTS = 16
+WINDOW_LINEAR_COMPONENTS = 8
+WINDOW_ENCODER_COMPONENTS = 56
+# Windows are scaled per channel, as images are (False: per position, as tabular features).
+WINDOW_CHANNEL_SCALING = True
 # Rows per block in transform, inverse_transform and score: bounds their extra memory.
 INFERENCE_BATCH_SIZE = 4096
 
@@ -49,7 +58,7 @@ class BaseSimMIM(BaseEstimator):
     _conditional_linear = False
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "hidden_width": [Interval(Integral, 1, None, closed="left")],
         "depth": [Interval(Integral, 0, None, closed="left")],
         "encoder": [StrOptions({"auto", *ENCODERS})],
@@ -77,7 +86,7 @@ class BaseSimMIM(BaseEstimator):
 
     def __init__(
         self,
-        n_components=16,
+        n_components="auto",
         *,
         hidden_width=128,
         depth=2,
@@ -230,28 +239,43 @@ class BaseSimMIM(BaseEstimator):
             # fraction of the cost; tabular features have no order to convolve over.
             encoder = "mlp" if self.input_shape is None else "conv"
         image = len(shape) == 3
-        mean, scale = _scaling(X, channels=shape[0] if image else None)
+        window = len(shape) == 2 and self.input_shape is not None
+        per_channel = image or (window and WINDOW_CHANNEL_SCALING)
+        mean, scale = _scaling(X, channels=shape[0] if per_channel else None)
         # Imputation always keeps its linear part: it fills gaps in images too.
         linear = "conditional" if self._conditional_linear else (None if image else "pca")
+        n_components, n_linear = self._component_split(window=window and linear == "pca")
         seed = int(rng.randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             network = SimMIMNetwork(
-                shape, patch, encoder, self.n_components, self.hidden_width, self.depth,
-                center=mean, scale=scale, linear=linear,
+                shape, patch, encoder, n_components, self.hidden_width, self.depth,
+                center=mean, scale=scale, linear=linear, n_linear=n_linear,
             )
         first_rows = check_rows(X[:PCA_INIT_MAX_ROWS])
-        network.init_linear_maps(*self._principal_components((first_rows - mean) / scale, seed))
+        network.init_linear_maps(
+            *_principal_components((first_rows - mean) / scale, n_linear, seed)
+        )
         self.input_shape_, self.patch_size_, self.encoder_ = shape, patch, encoder
-        self.n_components_ = self.n_components
+        self.n_components_ = n_components
         self.mean_, self.scale_ = mean, scale
         return network
 
-    def _principal_components(self, X_std, seed):
-        X_std = np.nan_to_num(X_std, nan=0.0, copy=False)
-        n_components = min(self.n_components, *X_std.shape)
-        pca = PCA(n_components=n_components, random_state=seed).fit(X_std)
-        return pca.components_, pca.mean_, pca.explained_variance_, pca.noise_variance_
+    def _component_split(self, window):
+        """Width of the representation and how many of its components have a linear path
+        (``window``: a window with a PCA-started linear path, the transformer's).
+
+        Windows keep at most ``WINDOW_LINEAR_COMPONENTS`` linear components: enough for
+        ``inverse_transform(transform(X))`` to stay close to ``X``, while PCA of a window
+        keeps little of the local patterns, and their shifts, that the encoder pools; the
+        components past those are the encoder's alone.
+        """
+        if not window:
+            n_components = AUTO_COMPONENTS if self.n_components == "auto" else self.n_components
+            return n_components, n_components
+        if self.n_components == "auto":
+            return WINDOW_LINEAR_COMPONENTS + WINDOW_ENCODER_COMPONENTS, WINDOW_LINEAR_COMPONENTS
+        return self.n_components, min(self.n_components, WINDOW_LINEAR_COMPONENTS)
 
     def _split_validation(self, n_rows, rng, incremental):
         """Sorted indices of the training and validation rows; ``None, None`` for all rows
@@ -377,8 +401,9 @@ def _scaling(X, channels):
     """Mean and standard deviation of each feature (``channels=None``) or of each channel,
     repeated over the channel's features, for the internal standardisation.
 
-    Images are scaled per channel: every pixel of a channel measures the same quantity, and
-    per-pixel scaling would blow up near-constant pixels (the blank border of a digit).
+    Windows and images are scaled per channel: every position of a channel measures the same
+    quantity, and per-position scaling would blow up near-constant pixels (the blank border
+    of a digit) and erase the differences in level and spread between a window's parts.
     Fitted block by block: StandardScaler.fit would hold float64 copies of all of X.
     """
     scaler = StandardScaler()
@@ -401,3 +426,11 @@ def _to_cpu(value):
     if isinstance(value, list):
         return [_to_cpu(item) for item in value]
     return value
+
+
+def _principal_components(X_std, n_components, seed):
+    """PCA of the standardised rows that starts the linear maps."""
+    X_std = np.nan_to_num(X_std, nan=0.0, copy=False)
+    n_components = min(n_components, *X_std.shape)
+    pca = PCA(n_components=n_components, random_state=seed).fit(X_std)
+    return pca.components_, pca.mean_, pca.explained_variance_, pca.noise_variance_

@@ -31,8 +31,9 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
 
     Parameters
     ----------
-    n_components : int, default=16
-        Width of the representation that the missing entries are decoded from.
+    n_components : int or "auto", default="auto"
+        Width of the representation that the missing entries are decoded from; ``"auto"``
+        is 16 for every layout (all components have the factor model's linear part).
     hidden_width : int, default=128
         Width of the encoder's hidden layers and of the decoder.
     depth : int, default=2
@@ -112,11 +113,11 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     best_validation_score_ : float
         Best validation score; only with ``early_stopping``.
     mean_ : ndarray of shape (n_features,)
-        Mean used for the internal standardisation: per feature, or per channel (repeated
-        over its pixels) for images.
+        Mean used for the internal standardisation: per feature for tabular rows, per
+        channel (repeated over its positions) for windows and images.
     scale_ : ndarray of shape (n_features,)
-        Standard deviation used for the internal standardisation, per feature or, for
-        images, per channel.
+        Standard deviation used for the internal standardisation, per feature for tabular
+        rows, per channel for windows and images.
     input_shape_ : tuple of int
         Layout of a row as ``(C, *spatial)``.
     patch_size_ : tuple of int
@@ -124,7 +125,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     encoder_ : str
         Encoder used.
     n_components_ : int
-        Width of the representation.
+        Width of the representation (``n_components`` with ``"auto"`` resolved).
     empty_features_ : ndarray of bool of shape (`n_features_in_`,)
         Features without any observed value at ``fit``.
     indicator_ : MissingIndicator or None
@@ -170,7 +171,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
 
     def __init__(
         self,
-        n_components=16,
+        n_components="auto",
         *,
         hidden_width=128,
         depth=2,

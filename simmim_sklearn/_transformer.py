@@ -25,8 +25,14 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
 
     Parameters
     ----------
-    n_components : int, default=16
-        Width of the representation returned by ``transform``.
+    n_components : int or "auto", default="auto"
+        Width of the representation returned by ``transform``. ``"auto"`` is 16 for tabular
+        rows and images, and 64 for windows. On a window, at most the first 8 components
+        are a linear map of the values (started at PCA) corrected by the encoder, which
+        keeps ``inverse_transform(transform(X))`` close to ``X``; the others are the
+        encoder's pooled features alone, which hold the local patterns, wherever they
+        occur, that a linear map of the values misses (chosen by cross-validation on
+        training splits, see ``benchmarks/tune_window_defaults.py``).
     hidden_width : int, default=128
         Width of the encoder's hidden layers and of the decoder.
     depth : int, default=2
@@ -113,11 +119,11 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     best_validation_score_ : float
         Best validation score; only with ``early_stopping``.
     mean_ : ndarray of shape (n_features,)
-        Mean used for the internal standardisation (NaN ignored): per feature, or per
-        channel (repeated over its pixels) for images.
+        Mean used for the internal standardisation (NaN ignored): per feature for tabular
+        rows, per channel (repeated over its positions) for windows and images.
     scale_ : ndarray of shape (n_features,)
-        Standard deviation used for the internal standardisation, per feature or, for
-        images, per channel.
+        Standard deviation used for the internal standardisation, per feature for tabular
+        rows, per channel for windows and images.
     input_shape_ : tuple of int
         Layout of a row as ``(C, *spatial)``.
     patch_size_ : tuple of int
@@ -125,7 +131,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     encoder_ : str
         Encoder used.
     n_components_ : int
-        Width of the representation.
+        Width of the representation (``n_components`` with ``"auto"`` resolved).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

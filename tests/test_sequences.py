@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from simmim_sklearn import SimMIMTransformer
+from simmim_sklearn import SimMIMImputer, SimMIMTransformer
 from simmim_sklearn._layout import auto_patch_size, resolve_patch_size
 from simmim_sklearn.nn._encoders import ENCODERS
 
@@ -64,16 +64,49 @@ def test_auto_image_patches_are_the_square_root_of_each_axis():
     assert auto_patch_size((1, 28)) == (1, 5)
 
 
-def test_images_are_scaled_per_channel_and_tabular_rows_per_feature():
+@pytest.mark.parametrize("input_shape", [(2, 3, 4), (2, 12)])
+def test_images_and_windows_are_scaled_per_channel_and_tabular_rows_per_feature(input_shape):
     rng = np.random.RandomState(0)
-    X = rng.normal(size=(50, 2, 3, 4)) * [[[1.0]], [[10.0]]] + [[[0.0]], [[5.0]]]
+    X = rng.normal(size=(50, 2, 12)) * [[1.0], [10.0]] + [[0.0], [5.0]]
     X = X.reshape(50, -1)
-    image = SimMIMTransformer(input_shape=(2, 3, 4), **TINY).fit(X)
+    model = SimMIMTransformer(input_shape=input_shape, **TINY).fit(X)
     for channel, values in enumerate(np.split(X, 2, axis=1)):
-        np.testing.assert_allclose(image.mean_[12 * channel:12 * (channel + 1)], values.mean())
-        np.testing.assert_allclose(image.scale_[12 * channel:12 * (channel + 1)], values.std())
+        np.testing.assert_allclose(model.mean_[12 * channel:12 * (channel + 1)], values.mean())
+        np.testing.assert_allclose(model.scale_[12 * channel:12 * (channel + 1)], values.std())
     tabular = SimMIMTransformer(**TINY).fit(X)
     np.testing.assert_allclose(tabular.mean_, X.mean(axis=0))
+
+
+def test_auto_components_depend_on_the_layout():
+    """Windows get 64 components, 8 of them with the linear path; other layouts 16."""
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    fit = dict(TINY, n_components="auto", max_iter=1)
+    tabular = SimMIMTransformer(**fit).fit(X)
+    image = SimMIMTransformer(input_shape=(1, 4, 6), **fit).fit(X)
+    window = SimMIMTransformer(input_shape=(1, 24), **fit).fit(X)
+    imputer = SimMIMImputer(input_shape=(1, 24), **fit).fit(X)
+    assert (tabular.n_components_, image.n_components_, imputer.n_components_) == (16, 16, 16)
+    assert tabular.module_.linear_encoder.out_features == 16
+    assert window.n_components_ == 64
+    assert window.transform(X).shape == (12, 64)
+    assert window.module_.linear_encoder.out_features == 8
+    wide = SimMIMTransformer(input_shape=(1, 24), **{**fit, "n_components": 20}).fit(X)
+    assert wide.transform(X).shape == (12, 20)
+    assert wide.module_.linear_encoder.out_features == 8
+    narrow = SimMIMTransformer(input_shape=(1, 24), **{**fit, "n_components": 5}).fit(X)
+    assert narrow.module_.linear_encoder.out_features == 5
+
+
+def test_auto_window_representation_keeps_inverse_transform_close_to_identity():
+    """The linear components of a window's representation still rebuild it: windows of
+    sinusoids (2 degrees of freedom) come back with a small fraction of their variance lost."""
+    rng = np.random.RandomState(0)
+    t = np.arange(32)
+    X = rng.uniform(0.5, 2, (200, 1)) * np.sin(2 * np.pi * t / 8 + rng.uniform(0, 7, (200, 1)))
+    model = SimMIMTransformer(input_shape=(1, 32), hidden_width=16, max_iter=30, random_state=0)
+    X_back = model.fit(X).inverse_transform(model.transform(X))
+    assert model.n_components_ == 64
+    assert np.mean((X_back - X) ** 2) < 0.01 * X.var()
 
 
 def test_auto_encoder_depends_on_the_layout():

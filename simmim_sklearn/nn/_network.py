@@ -3,6 +3,7 @@
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._encoders import build_encoder
@@ -22,7 +23,9 @@ class SimMIMNetwork(nn.Module):
     rows and windows), a linear map of the visible standardised values that starts at PCA,
     the projection then starting at zero: training starts from PCA's reconstruction and only
     has to improve on it (a masked model is otherwise never trained for the identity that
-    ``inverse_transform(transform(X))`` asks for). With ``linear=None`` (images) it is
+    ``inverse_transform(transform(X))`` asks for). Only the first ``n_linear`` components
+    (all by default) have that linear path; the others are the projection of the encoder's
+    features alone, from a random start. With ``linear=None`` (images) it is
     the projection of the encoder's features alone: a linear path of raw pixels would
     dominate the representation and leave it little better than PCA.
 
@@ -34,7 +37,7 @@ class SimMIMNetwork(nn.Module):
     """
 
     def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale,
-                 linear="pca"):
+                 linear="pca", n_linear=None):
         super().__init__()
         self.patcher = Patcher(shape, patch)
         n_features = int(center.shape[0])
@@ -44,21 +47,26 @@ class SimMIMNetwork(nn.Module):
             encoder, self.patcher.grid, self.patcher.token_dim, hidden_width, depth
         )
         self.linear = linear
+        self.n_components = n_components
+        self.n_linear = 0 if linear is None else n_components if n_linear is None else n_linear
         self.linear_encoder = None
         if linear == "conditional":
             # Log of each feature's noise variance in the factor model.
             self.log_noise = nn.Parameter(torch.zeros(n_features))
         elif linear == "pca":
-            self.linear_encoder = nn.Linear(n_features, n_components)
+            self.linear_encoder = nn.Linear(n_features, self.n_linear)
         self.projection = nn.Linear(self.encoder.out_features, n_components)
         self.linear_decoder = nn.Linear(n_components, n_features)
         self.decoder = nn.Sequential(
             nn.Linear(n_components, hidden_width), nn.GELU(), nn.Linear(hidden_width, n_features)
         )
-        corrections = (self.decoder[-1],) if linear is None else (self.projection, self.decoder[-1])
-        for layer in corrections:
-            nn.init.zeros_(layer.weight)
-            nn.init.zeros_(layer.bias)
+        with torch.no_grad():
+            # Corrections of the linear components start at zero; the encoder's own
+            # components keep their random start.
+            for corrections in (self.projection.weight[:self.n_linear],
+                                self.projection.bias[:self.n_linear],
+                                self.decoder[-1].weight, self.decoder[-1].bias):
+                corrections.zero_()
 
     @torch.no_grad()
     def init_linear_maps(self, components, mean, variances, noise_variance):
@@ -101,7 +109,7 @@ class SimMIMNetwork(nn.Module):
         if self.linear == "conditional":
             seen = ~self.patcher.from_tokens(missing_entries | hidden.unsqueeze(-1))
             return z + self.factor_posterior(visible, seen)
-        return z + self.linear_encoder(visible)
+        return z + F.pad(self.linear_encoder(visible), (0, self.n_components - self.n_linear))
 
     def factor_posterior(self, visible, seen):
         """Posterior mean of the factors given the ``seen`` entries of ``visible`` rows."""
