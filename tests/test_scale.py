@@ -193,6 +193,19 @@ def test_folded_inference_computes_the_networks_own_transform_and_decode(digits,
     np.testing.assert_allclose(model.inverse_transform(Z), expected_X, atol=tolerance * 10)
 
 
+def test_folded_inference_adds_the_linear_map_to_its_components_only():
+    # Windows with the MLP encoder: a linear map on 8 of the 64 "auto" components.
+    X = np.sin(np.linspace(0, 40, 60 * 32)).reshape(60, 32).astype(np.float32)
+    model = SimMIMTransformer(input_shape=(1, 32), encoder="mlp", patch_size=1, max_iter=2,
+                              random_state=0).fit(X)
+    network = model.module_
+    assert 0 < network.n_linear < model.n_components_
+    assert folded_encoding(network) is not None
+    with torch.inference_mode():
+        expected = network.forward(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(model.transform(X), expected, atol=1e-4)
+
+
 def test_windows_with_a_conv_encoder_keep_the_general_transform():
     X = np.sin(np.linspace(0, 40, 40 * 32)).reshape(40, 32)
     model = SimMIMTransformer(input_shape=(1, 32), max_iter=1, random_state=0).fit(X)

@@ -57,7 +57,8 @@ class FoldedMLPEncoding(nn.Module):
         z = self.projection(h)
         if self.linear is not None:
             weight, bias = self.linear
-            z = z.addmm_(x, weight).add_(bias)
+            # The linear map feeds only the first components (see SimMIMNetwork.n_linear).
+            z[:, : bias.shape[0]].addmm_(x, weight).add_(bias)
         return z
 
 
