@@ -1,0 +1,151 @@
+"""How SimMIMTransformer's image representation was tuned, on the *training* half of
+scikit-learn's digits only (the test half of ``timeseries_images.py`` is never looked at).
+
+Protocol: the 1,797 digits as (1, 8, 8) images are split in half (stratified, seed 0) as in
+``timeseries_images.py``; the training half alone is split again (stratified, seed 1) into a
+labelled part A and a scoring part B. SimMIM is fitted on the whole training half (no
+labels); StandardScaler + LogisticRegression sees 5 labelled images per class drawn from A,
+and its accuracy on B is averaged over 5 label draws, then over SimMIM seeds 0 and 1.
+
+Variants, each against the defaults: coarse spatial pooling (mean and max over each 2 x 2
+quarter of the token grid instead of over the whole grid), the pooled features of every
+conv block instead of the last, a higher mask ratio, half the training steps, the L2 loss,
+narrower and deeper encoders and other ``n_components``. Code variants are patched in with
+``unittest.mock``. Run from the repository root: ``python benchmarks/tune_image_defaults.py``.
+Writes ``benchmarks/results/tune_image_defaults.json`` and ``.md``.
+"""
+
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import write_results  # noqa: E402
+
+import simmim_sklearn._base as base  # noqa: E402
+from simmim_sklearn import SimMIMTransformer  # noqa: E402
+from simmim_sklearn.nn import _encoders  # noqa: E402
+
+SEEDS = (0, 1)
+PER_CLASS, DRAWS = 5, 5
+
+
+class QuarterPooledConv(_encoders.ConvEncoder):
+    """Mean and max over each quarter of the token grid: keeps where strokes are."""
+
+    def __init__(self, grid, token_dim, width, depth):
+        super().__init__(grid, token_dim, width, depth)
+        self.out_features = 8 * width
+
+    def forward(self, tokens, hidden, missing):
+        present = (~missing).unsqueeze(-1).to(tokens.dtype)
+        h = self.embedding(tokens, hidden) * present
+        for block in self.blocks:
+            h = block(h, present, self.grid)
+        x = self.norm(h).transpose(1, 2).reshape(len(h), -1, *self.grid)
+        quarter = (self.grid[0] // 2, self.grid[1] // 2)
+        return torch.cat([nn.functional.avg_pool2d(x, quarter).flatten(1),
+                          nn.functional.max_pool2d(x, quarter).flatten(1)], dim=1)
+
+
+class EveryBlockConv(_encoders.ConvEncoder):
+    """Mean and max of every block's (layer-normed) output, not only the last one's."""
+
+    def __init__(self, grid, token_dim, width, depth):
+        super().__init__(grid, token_dim, width, depth)
+        self.block_norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(depth - 1))
+        self.out_features = 2 * width * max(depth, 1)
+
+    def forward(self, tokens, hidden, missing):
+        present = (~missing).unsqueeze(-1).to(tokens.dtype)
+        h = self.embedding(tokens, hidden) * present
+        pooled = []
+        for i, block in enumerate(self.blocks):
+            h = block(h, present, self.grid)
+            norm = self.block_norms[i] if i < len(self.blocks) - 1 else self.norm
+            pooled.append(_encoders.pool_present(norm(h), missing))
+        return torch.cat(pooled, dim=1)
+
+
+def conv_as(encoder_class):
+    return mock.patch.dict(_encoders.ENCODERS, {"conv": encoder_class})
+
+
+# name: (SimMIMTransformer parameters, patches)
+VARIANTS = {
+    "defaults (n_components=16)": ({}, ()),
+    "quarter pooling": ({}, (lambda: conv_as(QuarterPooledConv),)),
+    "every block pooled": ({}, (lambda: conv_as(EveryBlockConv),)),
+    "mask_ratio=0.75": ({"mask_ratio": 0.75}, ()),
+    "half the steps": ({}, (lambda: mock.patch.object(base, "CONV_IMAGE_TOKEN_COST", 5.0),)),
+    "loss=l2": ({"loss": "l2"}, ()),
+    "hidden_width=64": ({"hidden_width": 64}, ()),
+    "depth=3": ({"depth": 3}, ()),
+    "n_components=8": ({"n_components": 8}, ()),
+    "n_components=10": ({"n_components": 10}, ()),
+    "n_components=12": ({"n_components": 12}, ()),
+    "n_components=24": ({"n_components": 24}, ()),
+    "n_components=32": ({"n_components": 32}, ()),
+    "n_components=12, depth=3": ({"n_components": 12, "depth": 3}, ()),
+}
+
+
+def few_label_accuracy(Z, y, labelled_part, scored_part):
+    scores = []
+    for draw in range(DRAWS):
+        rng = np.random.RandomState(100 + draw)
+        labelled = np.concatenate([
+            rng.choice(labelled_part[y[labelled_part] == c], PER_CLASS, replace=False)
+            for c in np.unique(y)
+        ])
+        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+        scores.append(clf.fit(Z[labelled], y[labelled]).score(Z[scored_part], y[scored_part]))
+    return float(np.mean(scores))
+
+
+def main():
+    torch.set_num_threads(2)
+    X, y = load_digits(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.5, stratify=y, random_state=0)
+    part_a, part_b = train_test_split(np.arange(len(X_train)), test_size=0.5,
+                                      stratify=y_train, random_state=1)
+    rows = []
+    raw = few_label_accuracy(X_train, y_train, part_a, part_b)
+    for variant, (params, patches) in VARIANTS.items():
+        accuracies, seconds = [], []
+        for seed in SEEDS:
+            with ExitStack() as stack:
+                for patch in patches:
+                    stack.enter_context(patch())
+                model = SimMIMTransformer(input_shape=(1, 8, 8), random_state=seed, **params)
+                start = time.perf_counter()
+                model.fit(X_train)
+                seconds.append(time.perf_counter() - start)
+                Z = model.transform(X_train)
+            accuracies.append(few_label_accuracy(Z, y_train, part_a, part_b))
+        rows.append({"variant": variant, "accuracy": float(np.mean(accuracies)),
+                     **{f"seed {s}": a for s, a in zip(SEEDS, accuracies)},
+                     "fit s": float(np.mean(seconds))})
+        print(rows[-1], flush=True)
+    rows.append({"variant": "raw pixels", "accuracy": raw})
+    write_results(
+        "tune_image_defaults",
+        {"Accuracy on part B of the training half (5 labels per class from part A)": rows},
+        notes="Digits (1, 8, 8), training half only; fit seconds on a shared 2-core machine "
+              "(other jobs running), so compare them only roughly.",
+    )
+
+
+if __name__ == "__main__":
+    main()
