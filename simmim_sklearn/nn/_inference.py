@@ -1,8 +1,8 @@
 """Inference-only forms of a trained SimMIMNetwork with its fixed scalings folded into its
 linear layers.
 
-``transform`` and ``inverse_transform`` spend a large share of their time, at the widths used
-on tabular data, in element-wise passes around the matmuls: standardising the input, the
+At the widths used on tabular data, ``transform`` and ``inverse_transform`` spend part of their
+time in element-wise passes around the matrix products: standardising the input, the
 missing-value bookkeeping, adding the linear and MLP paths, rescaling the output. Once
 training is over those are fixed affine maps, so they fold into the weights of the layers
 next to them, leaving the same function in fewer passes over each block.
