@@ -109,6 +109,7 @@ def half_patches(patch_size, shape, tabular):
     return tuple(max(1, round(p / 2)) for p in resolve_patch_size(patch_size, shape, tabular))
 
 
+SCALING = base._scaling
 # How the conv encoder pools its tokens (None: the package's own ConvEncoder).
 CONV_VARIANTS = {None: None, "blocks": BlockPooledConvEncoder, "std": StdPooledConvEncoder}
 # Each variant: (per-channel scaling, linear components, encoder-only components[, conv
@@ -163,6 +164,11 @@ def cv_accuracies(Z, y):
             cross_val_score(svm, Z, y, cv=folds).mean())
 
 
+def per_position_scaling(X, channels):
+    """The scaling windows had before: every position on its own, as tabular features."""
+    return SCALING(X, channels=None)
+
+
 def run_variant(variant, seed, data):
     """(logistic, SVM) CV accuracy of one variant and seed on each set."""
     settings = VARIANTS[variant]
@@ -172,8 +178,9 @@ def run_variant(variant, seed, data):
     scores = {}
     for name, (X3, y) in data.items():
         with ExitStack() as patches:
-            for constant, value in (("WINDOW_CHANNEL_SCALING", per_channel),
-                                    ("WINDOW_LINEAR_COMPONENTS", n_linear),
+            if not per_channel:
+                patches.enter_context(mock.patch.object(base, "_scaling", per_position_scaling))
+            for constant, value in (("WINDOW_LINEAR_COMPONENTS", n_linear),
                                     ("WINDOW_ENCODER_COMPONENTS", n_encoder),
                                     *constants.items()):
                 patches.enter_context(mock.patch.object(base, constant, value))

@@ -44,8 +44,6 @@ PCA_INIT_MAX_ROWS = 20_000
 AUTO_COMPONENTS = 16
 WINDOW_LINEAR_COMPONENTS = 8
 WINDOW_ENCODER_COMPONENTS = 56
-# Windows are scaled per channel, as images are (False: per position, as tabular features).
-WINDOW_CHANNEL_SCALING = True
 # Rows per block in transform, inverse_transform and score: bounds their extra memory.
 INFERENCE_BATCH_SIZE = 4096
 
@@ -240,8 +238,7 @@ class BaseSimMIM(BaseEstimator):
             encoder = "mlp" if self.input_shape is None else "conv"
         image = len(shape) == 3
         window = len(shape) == 2 and self.input_shape is not None
-        per_channel = image or (window and WINDOW_CHANNEL_SCALING)
-        mean, scale = _scaling(X, channels=shape[0] if per_channel else None)
+        mean, scale = _scaling(X, channels=shape[0] if image or window else None)
         # Imputation always keeps its linear part: it fills gaps in images too.
         linear = "conditional" if self._conditional_linear else (None if image else "pca")
         n_components, n_linear = self._component_split(window=window and linear == "pca")

@@ -9,7 +9,6 @@ next to them, leaving the same function in fewer passes over each block.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ._encoders import MLPEncoder
@@ -21,16 +20,16 @@ class FoldedDecoder(nn.Module):
 
     def __init__(self, network):
         super().__init__()
-        hidden, _, out = network.decoder
+        *hidden, out = network.decoder
         scale = network.scale.unsqueeze(1)
-        self.hidden = hidden
+        self.hidden = nn.Sequential(*hidden)
         self.linear_weight = (network.linear_decoder.weight * scale).T.contiguous()
         self.out_weight = (out.weight * scale).T.contiguous()
         self.bias = (network.linear_decoder.bias + out.bias) * network.scale + network.center
 
     def forward(self, z):
         decoded = torch.addmm(self.bias, z, self.linear_weight)
-        return decoded.addmm_(F.gelu(self.hidden(z)), self.out_weight)
+        return decoded.addmm_(self.hidden(z), self.out_weight)
 
 
 class FoldedMLPEncoding(nn.Module):
