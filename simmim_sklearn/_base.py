@@ -27,10 +27,10 @@ AUTO_STEPS = 2000
 AUTO_MIN_EPOCHS = 5
 AUTO_MAX_EPOCHS = 500
 AUTO_BATCH_SIZE = 256
-# Encoders over patch tokens ("conv", "transformer") cost in proportion to the tokens they see:
-# "auto" also caps their steps so that steps x batch rows x tokens stays within this budget
-# (measured: about 40 s for 200 windows of length 427 on 2 CPU cores).
-AUTO_TOKEN_BUDGET = 2_000_000
+# Encoders over patch tokens ("conv", "transformer") cost in proportion to the tokens they see
+# and the blocks they pass through: "auto" also caps their steps so that
+# steps x batch rows x tokens x blocks stays within this budget.
+AUTO_TOKEN_BUDGET = 4_000_000
 TOKEN_ENCODERS = ("conv", "transformer")
 # The budget counts window tokens; "conv" spends 3 x 3 + 1 taps on an image token against
 # 3 + 1 on a window token.
@@ -43,7 +43,13 @@ PCA_INIT_MAX_ROWS = 20_000
 # (benchmarks/tune_window_defaults.py).
 AUTO_COMPONENTS = 16
 WINDOW_LINEAR_COMPONENTS = 8
-WINDOW_ENCODER_COMPONENTS = 56
+# None: as many as the encoder pools (mean and max of each of its channels), so that the
+# projection can keep all of them.
+WINDOW_ENCODER_COMPONENTS = None
+# depth="auto": 2 residual blocks, except for "conv" on windows, which gets one block per
+# doubling of the dilation until the dilations span the window, up to this many.
+AUTO_DEPTH = 2
+WINDOW_MAX_DEPTH = 6
 # Rows per block in transform, inverse_transform and score: bounds their extra memory.
 INFERENCE_BATCH_SIZE = 4096
 
@@ -58,7 +64,7 @@ class BaseSimMIM(BaseEstimator):
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "hidden_width": [Interval(Integral, 1, None, closed="left")],
-        "depth": [Interval(Integral, 0, None, closed="left")],
+        "depth": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "encoder": [StrOptions({"auto", *ENCODERS})],
         "input_shape": [None, tuple, list],
         "patch_size": [Interval(Integral, 1, None, closed="left"), tuple, list,
@@ -87,7 +93,7 @@ class BaseSimMIM(BaseEstimator):
         n_components="auto",
         *,
         hidden_width=128,
-        depth=2,
+        depth="auto",
         encoder="auto",
         input_shape=None,
         patch_size="auto",
@@ -203,7 +209,9 @@ class BaseSimMIM(BaseEstimator):
 
         rows = training_rows(X, device, train_indices)
         val_rows = None if val_indices is None else training_rows(X, device, val_indices)
-        config = self._training_config(len(rows), incremental, network.patcher.grid)
+        config = self._training_config(
+            len(rows), incremental, network.patcher.grid, len(network.encoder.blocks)
+        )
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
         history = train(network, rows, config, generator, device, val_rows, optimizer_state)
 
@@ -241,12 +249,16 @@ class BaseSimMIM(BaseEstimator):
         mean, scale = _scaling(X, channels=shape[0] if image or window else None)
         # Imputation always keeps its linear part: it fills gaps in images too.
         linear = "conditional" if self._conditional_linear else (None if image else "pca")
-        n_components, n_linear = self._component_split(window=window and linear == "pca")
+        depth = self._resolve_depth(encoder, window, shape[1:], patch)
+        n_components, n_linear = self._component_split(
+            window=window and linear == "pca",
+            pooled_features=ENCODERS[encoder].features_per_width * self.hidden_width,
+        )
         seed = int(rng.randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             network = SimMIMNetwork(
-                shape, patch, encoder, n_components, self.hidden_width, self.depth,
+                shape, patch, encoder, n_components, self.hidden_width, depth,
                 center=mean, scale=scale, linear=linear, n_linear=n_linear,
             )
         first_rows = check_rows(X[:PCA_INIT_MAX_ROWS])
@@ -254,13 +266,23 @@ class BaseSimMIM(BaseEstimator):
             *_principal_components((first_rows - mean) / scale, n_linear, seed)
         )
         self.input_shape_, self.patch_size_, self.encoder_ = shape, patch, encoder
-        self.n_components_ = n_components
+        self.depth_, self.n_components_ = depth, n_components
         self.mean_, self.scale_ = mean, scale
         return network
 
-    def _component_split(self, window):
+    def _resolve_depth(self, encoder, window, spatial, patch):
+        """Number of encoder blocks (``depth="auto"`` resolved)."""
+        if self.depth != "auto":
+            return self.depth
+        if not (window and encoder == "conv"):
+            return AUTO_DEPTH
+        n_tokens = math.ceil(spatial[0] / patch[0])
+        return min(WINDOW_MAX_DEPTH, max(AUTO_DEPTH, math.ceil(math.log2(n_tokens))))
+
+    def _component_split(self, window, pooled_features):
         """Width of the representation and how many of its components have a linear path
-        (``window``: a window with a PCA-started linear path, the transformer's).
+        (``window``: a window with a PCA-started linear path, the transformer's;
+        ``pooled_features``: how many features the encoder pools).
 
         Windows keep at most ``WINDOW_LINEAR_COMPONENTS`` linear components: enough for
         ``inverse_transform(transform(X))`` to stay close to ``X``, while PCA of a window
@@ -271,7 +293,9 @@ class BaseSimMIM(BaseEstimator):
             n_components = AUTO_COMPONENTS if self.n_components == "auto" else self.n_components
             return n_components, n_components
         if self.n_components == "auto":
-            return WINDOW_LINEAR_COMPONENTS + WINDOW_ENCODER_COMPONENTS, WINDOW_LINEAR_COMPONENTS
+            n_encoder = (pooled_features if WINDOW_ENCODER_COMPONENTS is None
+                         else WINDOW_ENCODER_COMPONENTS)
+            return WINDOW_LINEAR_COMPONENTS + n_encoder, WINDOW_LINEAR_COMPONENTS
         return self.n_components, min(self.n_components, WINDOW_LINEAR_COMPONENTS)
 
     def _split_validation(self, n_rows, rng, incremental):
@@ -288,7 +312,7 @@ class BaseSimMIM(BaseEstimator):
         order = rng.permutation(n_rows)
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _training_config(self, n_rows, incremental, grid):
+    def _training_config(self, n_rows, incremental, grid, n_blocks):
         batch_size = min(AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size,
                          n_rows)
         if incremental:
@@ -296,7 +320,7 @@ class BaseSimMIM(BaseEstimator):
         elif self.max_iter == "auto":
             steps = AUTO_STEPS
             if self.encoder_ in TOKEN_ENCODERS:
-                tokens = batch_size * math.prod(grid)
+                tokens = batch_size * math.prod(grid) * max(1, n_blocks)
                 if self.encoder_ == "conv" and len(grid) == 2:
                     tokens *= CONV_IMAGE_TOKEN_COST
                 steps = min(steps, int(AUTO_TOKEN_BUDGET // tokens))

@@ -24,17 +24,22 @@ def resolve_input_shape(input_shape, n_features):
     return tuple(int(d) for d in shape)
 
 
-def auto_patch_size(spatial):
-    """Patch length per spatial axis, grown with the axis so that a token spans a
-    comparable fraction of any window or image: about the square root of the length over 2
-    for windows, and the square root of the length (floored) along each image axis.
+# patch_size="auto" on a window: patches just long enough to keep at most this many tokens.
+WINDOW_MAX_TOKENS = 128
 
-    Image tokens are larger because an image's neighbouring pixels are strongly correlated:
-    a small hidden patch is nearly given by its neighbours and teaches the encoder little.
+
+def auto_patch_size(spatial):
+    """Patch length per spatial axis, grown with the axis.
+
+    A window is cut as finely as ``WINDOW_MAX_TOKENS`` tokens allow: the encoder's
+    convolutions then see each time step's own shape, and the patch only grows where a
+    longer window would make the encoder's cost grow with it. An image axis gets the square
+    root of its length (floored): neighbouring pixels are strongly correlated, so a small
+    hidden patch is nearly given by its neighbours and teaches the encoder little.
     """
     if len(spatial) == 2:
         return tuple(math.isqrt(length) for length in spatial)
-    return tuple(max(1, round(math.sqrt(length) / 2)) for length in spatial)
+    return tuple(math.ceil(length / WINDOW_MAX_TOKENS) for length in spatial)
 
 
 def resolve_patch_size(patch_size, shape, tabular):

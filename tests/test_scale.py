@@ -194,7 +194,7 @@ def test_folded_inference_computes_the_networks_own_transform_and_decode(digits,
 
 
 def test_folded_inference_adds_the_linear_map_to_its_components_only():
-    # Windows with the MLP encoder: a linear map on 8 of the 64 "auto" components.
+    # Windows with the MLP encoder: a linear map on 8 of the "auto" components.
     X = np.sin(np.linspace(0, 40, 60 * 32)).reshape(60, 32).astype(np.float32)
     model = SimMIMTransformer(input_shape=(1, 32), encoder="mlp", patch_size=1, max_iter=2,
                               random_state=0).fit(X)

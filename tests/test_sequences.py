@@ -57,8 +57,36 @@ def test_auto_patch_size_grows_with_the_axis_and_fits_it():
     assert resolve_patch_size("auto", (1, 30), tabular=True) == (1,)
 
 
+def test_auto_window_patches_keep_at_most_128_tokens():
+    assert auto_patch_size((16,)) == (1,)
+    assert auto_patch_size((128,)) == (1,)
+    assert auto_patch_size((129,)) == (2,)
+    assert auto_patch_size((427,)) == (4,)
+
+
+def test_auto_depth_lets_the_conv_dilations_span_the_window():
+    """One conv block per doubling of the dilation until they span the window's tokens, at
+    least 2 and at most 6; 2 blocks for other encoders and layouts."""
+    X = np.random.RandomState(0).normal(size=(12, 40))
+    fit = dict(TINY, depth="auto", max_iter=1)
+    depths = {}
+    for name, params in {
+        "8 tokens": dict(input_shape=(1, 40), patch_size=5),
+        "40 tokens": dict(input_shape=(1, 40), patch_size=1),
+        "2 tokens": dict(input_shape=(1, 40), patch_size=20),
+        "transformer": dict(input_shape=(1, 40), patch_size=1, encoder="transformer"),
+        "image": dict(input_shape=(1, 5, 8), patch_size=1),
+        "tabular": {},
+    }.items():
+        model = SimMIMTransformer(**fit, **params).fit(X)
+        depths[name] = model.depth_
+        assert len(model.module_.encoder.blocks) == model.depth_
+    assert depths == {"8 tokens": 3, "40 tokens": 6, "2 tokens": 2, "transformer": 2,
+                      "image": 2, "tabular": 2}
+    assert SimMIMTransformer(**dict(fit, depth=4), input_shape=(1, 40)).fit(X).depth_ == 4
+
+
 def test_auto_image_patches_are_the_square_root_of_each_axis():
-    assert auto_patch_size((16,)) == (2,)
     assert auto_patch_size((16, 16)) == (4, 4)
     assert auto_patch_size((8, 8)) == (2, 2)
     assert auto_patch_size((1, 28)) == (1, 5)
@@ -78,7 +106,8 @@ def test_images_and_windows_are_scaled_per_channel_and_tabular_rows_per_feature(
 
 
 def test_auto_components_depend_on_the_layout():
-    """Windows get 64 components, 8 of them with the linear path; other layouts 16."""
+    """Windows get 8 components with the linear path plus one per feature the encoder pools
+    (mean and max of each of its ``hidden_width`` channels); other layouts 16."""
     X = np.random.RandomState(0).normal(size=(12, 24))
     fit = dict(TINY, n_components="auto", max_iter=1)
     tabular = SimMIMTransformer(**fit).fit(X)
@@ -87,8 +116,8 @@ def test_auto_components_depend_on_the_layout():
     imputer = SimMIMImputer(input_shape=(1, 24), **fit).fit(X)
     assert (tabular.n_components_, image.n_components_, imputer.n_components_) == (16, 16, 16)
     assert tabular.module_.linear_encoder.out_features == 16
-    assert window.n_components_ == 64
-    assert window.transform(X).shape == (12, 64)
+    assert window.n_components_ == 8 + 2 * TINY["hidden_width"]
+    assert window.transform(X).shape == (12, 8 + 2 * TINY["hidden_width"])
     assert window.module_.linear_encoder.out_features == 8
     wide = SimMIMTransformer(input_shape=(1, 24), **{**fit, "n_components": 20}).fit(X)
     assert wide.transform(X).shape == (12, 20)
@@ -105,7 +134,7 @@ def test_auto_window_representation_keeps_inverse_transform_close_to_identity():
     X = rng.uniform(0.5, 2, (200, 1)) * np.sin(2 * np.pi * t / 8 + rng.uniform(0, 7, (200, 1)))
     model = SimMIMTransformer(input_shape=(1, 32), hidden_width=16, max_iter=30, random_state=0)
     X_back = model.fit(X).inverse_transform(model.transform(X))
-    assert model.n_components_ == 64
+    assert model.n_components_ == 8 + 2 * 16
     assert np.mean((X_back - X) ** 2) < 0.01 * X.var()
 
 
@@ -163,7 +192,7 @@ def test_token_budget_caps_the_steps_of_long_windows():
     for model in (short, long, mlp):
         model.set_params(max_iter="auto")
         model.encoder_ = model.encoder
-        epochs.append(model._training_config(200, False, model.input_shape[1:]).n_epochs)
+        epochs.append(model._training_config(200, False, model.input_shape[1:], 2).n_epochs)
     assert epochs[1] < epochs[0]
     assert epochs[2] > epochs[1]  # the MLP's cost does not grow with the token count
 
@@ -171,9 +200,11 @@ def test_token_budget_caps_the_steps_of_long_windows():
 def test_conv_trains_fewer_steps_on_an_image_grid_than_on_as_many_window_tokens():
     model = SimMIMTransformer(encoder="conv", max_iter="auto", batch_size=10)
     model.encoder_ = "conv"
-    window_epochs = model._training_config(200, False, (400,)).n_epochs
-    image_epochs = model._training_config(200, False, (20, 20)).n_epochs
+    window_epochs = model._training_config(200, False, (400,), 2).n_epochs
+    image_epochs = model._training_config(200, False, (20, 20), 2).n_epochs
     assert image_epochs < window_epochs
+    deeper_epochs = model._training_config(200, False, (400,), 6).n_epochs
+    assert deeper_epochs < window_epochs  # the budget counts blocks too
 
 
 def test_image_representation_comes_from_the_encoder_alone():

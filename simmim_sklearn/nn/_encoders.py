@@ -4,7 +4,8 @@ Every encoder is built as ``Encoder(grid, token_dim, width, depth)`` (``grid``: 
 ``(T,)`` for tabular rows and windows, ``(rows, cols)`` for images), is called as
 ``forward(tokens, hidden, missing)`` with ``tokens`` of shape (B, T, token_dim), ``hidden`` the
 tokens to replace by the mask (missing ones included) and ``missing`` the tokens with no value at
-all (NaN padding), and returns (B, ``out_features``).
+all (NaN padding), and returns (B, ``out_features``), ``out_features`` being
+``features_per_width * width``.
 """
 
 import math
@@ -37,6 +38,8 @@ class MLPEncoder(nn.Module):
     Missing tokens are part of ``hidden`` and need no other treatment.
     """
 
+    features_per_width = 1
+
     def __init__(self, grid, token_dim, width, depth):
         super().__init__()
         n_tokens = math.prod(grid)
@@ -45,7 +48,7 @@ class MLPEncoder(nn.Module):
         nn.init.normal_(self.mask_embedding.weight, std=0.02)
         self.blocks = nn.Sequential(*(ResidualMLPBlock(width) for _ in range(depth)))
         self.norm = nn.LayerNorm(width)
-        self.out_features = width
+        self.out_features = self.features_per_width * width
 
     def forward(self, tokens, hidden, missing=None):
         visible = tokens.masked_fill(hidden.unsqueeze(-1), 0.0).flatten(1)
@@ -118,6 +121,8 @@ class ConvEncoder(nn.Module):
     Dilations double with depth (1, 2, 4, ...), wrapping before they outgrow the grid.
     """
 
+    features_per_width = 2
+
     def __init__(self, grid, token_dim, width, depth):
         super().__init__()
         self.grid = tuple(grid)
@@ -129,7 +134,7 @@ class ConvEncoder(nn.Module):
             for i in range(depth)
         )
         self.norm = nn.LayerNorm(width)
-        self.out_features = 2 * width
+        self.out_features = self.features_per_width * width
 
     def forward(self, tokens, hidden, missing):
         # A 1-D grid may be given cut short (fewer tokens); an image grid is fixed.
@@ -163,13 +168,15 @@ class TransformerEncoder(nn.Module):
     Uses 4 attention heads when ``width`` allows it (else 2, else 1).
     """
 
+    features_per_width = 2
+
     def __init__(self, grid, token_dim, width, depth):
         super().__init__()
         n_heads = next(n for n in (4, 2, 1) if width % n == 0)
         self.embedding = TokenEmbedding(math.prod(grid), token_dim, width)
         self.blocks = nn.ModuleList(AttentionBlock(width, n_heads) for _ in range(depth))
         self.norm = nn.LayerNorm(width)
-        self.out_features = 2 * width
+        self.out_features = self.features_per_width * width
 
     def forward(self, tokens, hidden, missing):
         # A row with no token present would attend to nothing (NaN); it pools to zeros anyway.
