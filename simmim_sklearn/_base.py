@@ -37,9 +37,10 @@ TOKEN_ENCODERS = ("conv", "transformer")
 CONV_IMAGE_TOKEN_COST = 2.5
 # PCA that initialises the linear maps looks at no more rows than this.
 PCA_INIT_MAX_ROWS = 20_000
-# n_components="auto": this many components for tabular rows, images and imputation. Windows
-# (scaled per channel) get WINDOW_LINEAR_COMPONENTS with a PCA-started linear path and
-# WINDOW_ENCODER_COMPONENTS that are the encoder's alone: chosen by train-split CV over 8 sets
+# n_components="auto": this many components for tabular rows and imputation. Images get as
+# many as the encoder pools (benchmarks/tune_image_defaults.py); windows (scaled per channel)
+# get WINDOW_LINEAR_COMPONENTS with a PCA-started linear path and WINDOW_ENCODER_COMPONENTS that
+# are the encoder's alone: chosen by train-split CV over 8 sets
 # (benchmarks/tune_window_defaults.py).
 AUTO_COMPONENTS = 16
 WINDOW_LINEAR_COMPONENTS = 8
@@ -251,7 +252,7 @@ class BaseSimMIM(BaseEstimator):
         linear = "conditional" if self._conditional_linear else (None if image else "pca")
         depth = self._resolve_depth(encoder, window, shape[1:], patch)
         n_components, n_linear = self._component_split(
-            window=window and linear == "pca",
+            window=window and linear == "pca", image=image and linear is None,
             pooled_features=ENCODERS[encoder].features_per_width * self.hidden_width,
         )
         seed = int(rng.randint(2**31 - 1))
@@ -279,24 +280,28 @@ class BaseSimMIM(BaseEstimator):
         n_tokens = math.ceil(spatial[0] / patch[0])
         return min(WINDOW_MAX_DEPTH, max(AUTO_DEPTH, math.ceil(math.log2(n_tokens))))
 
-    def _component_split(self, window, pooled_features):
-        """Width of the representation and how many of its components have a linear path
-        (``window``: a window with a PCA-started linear path, the transformer's;
-        ``pooled_features``: how many features the encoder pools).
+    def _component_split(self, window, image, pooled_features):
+        """Width of the representation and how many of its components have a linear path.
 
-        Windows keep at most ``WINDOW_LINEAR_COMPONENTS`` linear components: enough for
-        ``inverse_transform(transform(X))`` to stay close to ``X``, while PCA of a window
-        keeps little of the local patterns, and their shifts, that the encoder pools; the
-        components past those are the encoder's alone.
+        ``window``: a window with a PCA-started linear path; ``image``: an image whose
+        representation is the encoder's alone; ``pooled_features``: how many features the
+        encoder pools. Windows keep at most ``WINDOW_LINEAR_COMPONENTS`` linear components:
+        enough for ``inverse_transform(transform(X))`` to stay close to ``X``, while PCA of a
+        window keeps little of the local patterns, and their shifts, that the encoder pools.
+        With ``"auto"``, the projection of the pooled features is as wide as they are, so
+        that it keeps all of them, on windows (past the linear components) and on images.
         """
-        if not window:
-            n_components = AUTO_COMPONENTS if self.n_components == "auto" else self.n_components
-            return n_components, n_components
-        if self.n_components == "auto":
+        if self.n_components != "auto":
+            n_linear = (min(self.n_components, WINDOW_LINEAR_COMPONENTS) if window
+                        else self.n_components)
+            return self.n_components, n_linear
+        if window:
             n_encoder = (pooled_features if WINDOW_ENCODER_COMPONENTS is None
                          else WINDOW_ENCODER_COMPONENTS)
             return WINDOW_LINEAR_COMPONENTS + n_encoder, WINDOW_LINEAR_COMPONENTS
-        return self.n_components, min(self.n_components, WINDOW_LINEAR_COMPONENTS)
+        if image:
+            return pooled_features, pooled_features
+        return AUTO_COMPONENTS, AUTO_COMPONENTS
 
     def _split_validation(self, n_rows, rng, incremental):
         """Sorted indices of the training and validation rows; ``None, None`` for all rows

@@ -36,8 +36,8 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         is 16 for every layout (all components have the factor model's linear part).
     hidden_width : int, default=128
         Width of the encoder's hidden layers and of the decoder.
-    depth : int, default=2
-        Number of residual blocks in the encoder.
+    depth : int or "auto", default=2
+        Number of residual blocks in the encoder (``"auto"``: 2).
     encoder : {"auto", "mlp"}, default="auto"
         Encoder architecture; ``"auto"`` picks the one suited to the layout.
     input_shape : tuple of int, default=None
@@ -124,6 +124,8 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         Patch size along each spatial axis.
     encoder_ : str
         Encoder used.
+    depth_ : int
+        Number of encoder blocks (``depth`` with ``"auto"`` resolved).
     n_components_ : int
         Width of the representation (``n_components`` with ``"auto"`` resolved).
     empty_features_ : ndarray of bool of shape (`n_features_in_`,)

@@ -27,16 +27,20 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     ----------
     n_components : int or "auto", default="auto"
         Width of the representation returned by ``transform``. ``"auto"`` is 16 for tabular
-        rows and images, and 64 for windows. On a window, at most the first 8 components
-        are a linear map of the values (started at PCA) corrected by the encoder, which
-        keeps ``inverse_transform(transform(X))`` close to ``X``; the others are the
-        encoder's pooled features alone, which hold the local patterns, wherever they
-        occur, that a linear map of the values misses (chosen by cross-validation on
-        training splits, see ``benchmarks/tune_window_defaults.py``).
+        rows, ``2 * hidden_width`` (256 by default: one per feature the encoder pools) for
+        images, and ``8 + 2 * hidden_width`` (264 by default) for windows. On a
+        window, at most the first 8 components are a linear map of the values (started at
+        PCA) corrected by the encoder, which keeps ``inverse_transform(transform(X))`` close
+        to ``X``; the others project the encoder's pooled features alone (as many as it
+        pools), which hold the local patterns, wherever they occur, that a linear map of
+        the values misses (chosen by cross-validation on training splits, see
+        ``benchmarks/tune_window_defaults.py``).
     hidden_width : int, default=128
         Width of the encoder's hidden layers and of the decoder.
-    depth : int, default=2
-        Number of residual blocks in the encoder.
+    depth : int or "auto", default="auto"
+        Number of residual blocks in the encoder. ``"auto"`` is 2, except for the ``"conv"``
+        encoder on windows: one block per doubling of the dilation (1, 2, 4, ...) until
+        the dilations span the window's tokens, at least 2 and at most 6.
     encoder : {"auto", "mlp", "conv", "transformer"}, default="auto"
         Encoder architecture. All embed each token by a shared linear projection and a
         learned position embedding, with a learnable mask token in place of hidden tokens.
@@ -51,8 +55,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     patch_size : int, tuple of int or "auto", default="auto"
         Token size along each axis of ``input_shape``; for tabular rows, the number of
         adjacent features grouped into one token. ``"auto"`` uses single features for
-        tabular rows, about half the square root of the length for windows and the square
-        root of each axis for images.
+        tabular rows, the shortest patch that cuts a window into at most 128 tokens (single
+        time steps up to length 128) and the square root of each axis for images.
         Axes that the patch does not divide are padded with hidden, unscored values.
         Series of unequal length are given padded with NaN to a common length: tokens with
         no value are missing, which ``"conv"`` and ``"transformer"`` leave out entirely.
@@ -130,6 +134,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Patch size along each spatial axis.
     encoder_ : str
         Encoder used.
+    depth_ : int
+        Number of encoder blocks (``depth`` with ``"auto"`` resolved).
     n_components_ : int
         Width of the representation (``n_components`` with ``"auto"`` resolved).
     n_features_in_ : int
