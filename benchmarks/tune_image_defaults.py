@@ -15,7 +15,8 @@ narrower and deeper encoders, other ``n_components``, and SimMIM's own objective
 masked, ``unmasked_fraction=0``, and only hidden entries scored, ``visible_loss_weight=0``).
 The first round's variants keep its ``n_components=16`` unless they name another; the second
 round tries projections as wide as the pooled features (``2 * hidden_width`` = 256, the default
-now), half and a quarter of that, and with 256: depth 3, quarter pooling and twice the steps. Code variants are patched in with ``unittest.mock``. Run
+now), half and a quarter of that, and with 256: depth 3, quarter pooling and twice the
+steps. Code variants are patched in with ``unittest.mock``. Run
 from the repository root: ``python benchmarks/tune_image_defaults.py`` (runs already stored in
 ``/tmp/tune_image_defaults_partial.json`` are reused, so an interrupted run resumes).
 Writes ``benchmarks/results/tune_image_defaults.json`` and ``.md``.
