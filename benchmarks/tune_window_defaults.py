@@ -132,9 +132,9 @@ def half_patches(patch_size, shape, tabular):
 SCALING = base._scaling
 # How the conv encoder pools its tokens (None: the package's own ConvEncoder).
 CONV_VARIANTS = {None: None, "blocks": BlockPooledConvEncoder, "std": StdPooledConvEncoder}
-# Each variant: (per-channel scaling, linear components, encoder-only components[, conv
-# pooling (a CONV_VARIANTS key), other SimMIMTransformer parameters, other constants of
-# simmim_sklearn._base]).
+# Each variant: (per-channel scaling, linear components, encoder-only components (None: as
+# many as the encoder pools)[, conv pooling (a CONV_VARIANTS key), other SimMIMTransformer
+# parameters, other constants of simmim_sklearn._base]).
 VARIANTS = {
     "per position, 16 linear (before)": (False, 16, 0),
     "per channel, 16 linear": (True, 16, 0),
@@ -226,11 +226,14 @@ def run_variant(variant, seed, data):
                 patches.enter_context(mock.patch.object(base, "_scaling", per_position_scaling))
             previous = {} if variant in ROUND_2 else PREVIOUS_ARCHITECTURE
             for constant, value in (("WINDOW_LINEAR_COMPONENTS", n_linear),
-                                    ("WINDOW_ENCODER_COMPONENTS", n_encoder),
                                     *{**previous, **constants}.items()):
                 patches.enter_context(mock.patch.object(base, constant, value))
             patches.enter_context(mock.patch.dict(_encoders.ENCODERS, conv=conv))
-            model = SimMIMTransformer(input_shape=X3.shape[1:], random_state=seed, **params)
+            # An explicit width keeps min(width, WINDOW_LINEAR_COMPONENTS) linear components:
+            # the same split as "auto" with n_encoder encoder components.
+            width = {} if n_encoder is None else {"n_components": n_linear + n_encoder}
+            model = SimMIMTransformer(input_shape=X3.shape[1:], random_state=seed,
+                                      **width, **params)
             Z = model.fit_transform(X3.reshape(len(X3), -1))
         scores[name] = [float(v) for v in cv_accuracies(Z, y)]
         print(variant, seed, name, np.round(scores[name], 3), flush=True)

@@ -16,9 +16,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._data import ChunkedRows, check_rows, is_out_of_core, row_blocks, training_rows
 from ._device import inference_device, resolve_device
 from ._layout import resolve_input_shape, resolve_patch_size
-from .nn._encoders import ENCODERS
+from .nn._encoders import ENCODERS, conv_dilations
 from .nn._inference import inference_function
 from .nn._network import SimMIMNetwork
+from .nn._patching import token_grid
 from .nn._training import TrainingConfig, evaluation_loss, train
 
 # max_iter="auto": about this many optimisation steps, within the epoch bounds below, so that
@@ -39,14 +40,10 @@ CONV_IMAGE_TOKEN_COST = 2.5
 PCA_INIT_MAX_ROWS = 20_000
 # n_components="auto": this many components for tabular rows and imputation. Images get as
 # many as the encoder pools (benchmarks/tune_image_defaults.py); windows (scaled per channel)
-# get WINDOW_LINEAR_COMPONENTS with a PCA-started linear path and WINDOW_ENCODER_COMPONENTS that
-# are the encoder's alone: chosen by train-split CV over 8 sets
-# (benchmarks/tune_window_defaults.py).
+# get WINDOW_LINEAR_COMPONENTS with a PCA-started linear path and as many more as the encoder
+# pools: chosen by train-split CV over 8 sets (benchmarks/tune_window_defaults.py).
 AUTO_COMPONENTS = 16
 WINDOW_LINEAR_COMPONENTS = 8
-# None: as many as the encoder pools (mean and max of each of its channels), so that the
-# projection can keep all of them.
-WINDOW_ENCODER_COMPONENTS = None
 # depth="auto": 2 residual blocks, except for "conv" on windows, which gets one block per
 # doubling of the dilation until the dilations span the window, up to this many.
 AUTO_DEPTH = 2
@@ -250,7 +247,7 @@ class BaseSimMIM(BaseEstimator):
         mean, scale = _scaling(X, channels=shape[0] if image or window else None)
         # Imputation always keeps its linear part: it fills gaps in images too.
         linear = "conditional" if self._conditional_linear else (None if image else "pca")
-        depth = self._resolve_depth(encoder, window, shape[1:], patch)
+        depth = self._resolve_depth(encoder, window, token_grid(shape, patch))
         n_components, n_linear = self._component_split(
             window=window and linear == "pca", image=image and linear is None,
             pooled_features=ENCODERS[encoder].features_per_width * self.hidden_width,
@@ -271,14 +268,13 @@ class BaseSimMIM(BaseEstimator):
         self.mean_, self.scale_ = mean, scale
         return network
 
-    def _resolve_depth(self, encoder, window, spatial, patch):
-        """Number of encoder blocks (``depth="auto"`` resolved)."""
+    def _resolve_depth(self, encoder, window, grid):
+        """Number of encoder blocks (``depth="auto"`` resolved) over the token ``grid``."""
         if self.depth != "auto":
             return self.depth
         if not (window and encoder == "conv"):
             return AUTO_DEPTH
-        n_tokens = math.ceil(spatial[0] / patch[0])
-        return min(WINDOW_MAX_DEPTH, max(AUTO_DEPTH, math.ceil(math.log2(n_tokens))))
+        return min(WINDOW_MAX_DEPTH, max(AUTO_DEPTH, len(conv_dilations(grid))))
 
     def _component_split(self, window, image, pooled_features):
         """Width of the representation and how many of its components have a linear path.
@@ -296,9 +292,7 @@ class BaseSimMIM(BaseEstimator):
                         else self.n_components)
             return self.n_components, n_linear
         if window:
-            n_encoder = (pooled_features if WINDOW_ENCODER_COMPONENTS is None
-                         else WINDOW_ENCODER_COMPONENTS)
-            return WINDOW_LINEAR_COMPONENTS + n_encoder, WINDOW_LINEAR_COMPONENTS
+            return WINDOW_LINEAR_COMPONENTS + pooled_features, WINDOW_LINEAR_COMPONENTS
         if image:
             return pooled_features, pooled_features
         return AUTO_COMPONENTS, AUTO_COMPONENTS

@@ -78,6 +78,12 @@ class TokenEmbedding(nn.Module):
         return h + self.position[: tokens.shape[1]]
 
 
+def conv_dilations(grid):
+    """Dilations of the conv blocks over ``grid``: 1, 2, 4, ... up to the first that spans
+    the longest axis."""
+    return [2 ** i for i in range(max(1, math.ceil(math.log2(max(grid)))))]
+
+
 def pool_present(h, missing):
     """Mean and max of ``h`` (B, T, W) over the tokens that are not ``missing``: (B, 2 W).
 
@@ -127,8 +133,7 @@ class ConvEncoder(nn.Module):
         super().__init__()
         self.grid = tuple(grid)
         self.embedding = TokenEmbedding(math.prod(grid), token_dim, width)
-        longest = max(self.grid)
-        dilations = [2 ** i for i in range(max(1, math.ceil(math.log2(longest))))]
+        dilations = conv_dilations(self.grid)
         self.blocks = nn.ModuleList(
             DilatedConvBlock(width, len(self.grid), dilations[i % len(dilations)])
             for i in range(depth)

@@ -6,6 +6,11 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def token_grid(shape, patch):
+    """Tokens along each spatial axis of ``shape = (C, *spatial)`` cut into ``patch``."""
+    return tuple(math.ceil(s / p) for s, p in zip(shape[1:], patch))
+
+
 class Patcher(nn.Module):
     """Reshape ``(B, n_features)`` rows laid out as ``shape = (C, *spatial)`` into
     ``(B, n_tokens, token_dim)`` patches of ``patch`` along the spatial axes, and back.
@@ -18,7 +23,7 @@ class Patcher(nn.Module):
         super().__init__()
         self.shape = tuple(shape)
         self.patch = tuple(patch)
-        self.grid = tuple(math.ceil(s / p) for s, p in zip(self.shape[1:], self.patch))
+        self.grid = token_grid(self.shape, self.patch)
         self.n_tokens = math.prod(self.grid)
         self.token_dim = self.shape[0] * math.prod(self.patch)
 
