@@ -48,6 +48,9 @@ WINDOW_LINEAR_COMPONENTS = 8
 # doubling of the dilation until the dilations span the window, up to this many.
 AUTO_DEPTH = 2
 WINDOW_MAX_DEPTH = 6
+# consistency_weight="auto": this weight on images, none on tabular rows and windows
+# (benchmarks/tune_image_defaults.py, benchmarks/tune_window_defaults.py).
+IMAGE_CONSISTENCY_WEIGHT = 1.0
 # Rows per block in transform, inverse_transform and score: bounds their extra memory.
 INFERENCE_BATCH_SIZE = 4096
 
@@ -71,6 +74,7 @@ class BaseSimMIM(BaseEstimator):
         "unmasked_fraction": [Interval(Real, 0, 1, closed="left")],
         "loss": [StrOptions({"l1", "l2"})],
         "visible_loss_weight": [Interval(Real, 0, None, closed="left")],
+        "consistency_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -99,6 +103,7 @@ class BaseSimMIM(BaseEstimator):
         unmasked_fraction=0.5,
         loss="l1",
         visible_loss_weight=0.5,
+        consistency_weight="auto",
         max_iter="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -123,6 +128,7 @@ class BaseSimMIM(BaseEstimator):
         self.unmasked_fraction = unmasked_fraction
         self.loss = loss
         self.visible_loss_weight = visible_loss_weight
+        self.consistency_weight = consistency_weight
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -331,11 +337,19 @@ class BaseSimMIM(BaseEstimator):
         return TrainingConfig(
             mask_ratio=self.mask_ratio, unmasked_fraction=self.unmasked_fraction,
             loss=self.loss,
-            visible_loss_weight=self.visible_loss_weight, batch_size=batch_size,
+            visible_loss_weight=self.visible_loss_weight,
+            consistency_weight=self._resolve_consistency_weight(grid), batch_size=batch_size,
             learning_rate=self.learning_rate_init, weight_decay=self.weight_decay,
             n_epochs=n_epochs, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
             verbose=self.verbose, precision=self.precision, schedule=not incremental,
         )
+
+    def _resolve_consistency_weight(self, grid):
+        """``consistency_weight`` with ``"auto"`` resolved for the token ``grid`` (2-D on
+        images only)."""
+        if self.consistency_weight != "auto":
+            return self.consistency_weight
+        return IMAGE_CONSISTENCY_WEIGHT if len(grid) == 2 else 0.0
 
     def _record_history(self, history, accumulate):
         if accumulate:

@@ -57,6 +57,9 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     visible_loss_weight : float, default=0.0
         Weight of the visible tokens' reconstruction error relative to the hidden ones;
         imputation only ever reads the hidden ones.
+    consistency_weight : float or "auto", default=0.0
+        Weight of the representation consistency term (see ``SimMIMTransformer``), which
+        shapes features rather than reconstructions; 0 leaves it out.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs; ``"auto"`` trains for about 2,000 optimisation steps
         (between 5 and 500 epochs).
@@ -184,6 +187,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         unmasked_fraction=0.0,
         loss="l1",
         visible_loss_weight=0.0,
+        consistency_weight=0.0,
         max_iter="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -205,7 +209,8 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
             n_components, hidden_width=hidden_width, depth=depth, encoder=encoder,
             input_shape=input_shape, patch_size=patch_size, mask_ratio=mask_ratio,
             unmasked_fraction=unmasked_fraction, loss=loss,
-            visible_loss_weight=visible_loss_weight, max_iter=max_iter, batch_size=batch_size,
+            visible_loss_weight=visible_loss_weight, consistency_weight=consistency_weight,
+            max_iter=max_iter, batch_size=batch_size,
             learning_rate_init=learning_rate_init, weight_decay=weight_decay,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, tol=tol, device=device, precision=precision,

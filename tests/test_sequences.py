@@ -218,3 +218,16 @@ def test_image_representation_comes_from_the_encoder_alone():
     assert image.module_.linear_encoder is None
     assert window.module_.linear_encoder is not None
     assert image.inverse_transform(image.transform(X)).shape == X.shape
+
+
+@pytest.mark.parametrize("input_shape, uses_consistency", [
+    (None, False), ((1, 24), False), ((1, 4, 6), True),
+])
+def test_auto_consistency_weight_is_on_for_images_only(input_shape, uses_consistency):
+    """``"auto"`` trains exactly as weight 0 on tabular rows and windows, and differently
+    (the consistency term is in the loss) on images."""
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    params = dict(input_shape=input_shape, **TINY)
+    auto = SimMIMTransformer(**params).fit(X)
+    without = SimMIMTransformer(consistency_weight=0.0, **params).fit(X)
+    assert (auto.loss_curve_ != without.loss_curve_) == uses_consistency

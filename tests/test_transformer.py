@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from simmim_sklearn import SimMIMTransformer
-from simmim_sklearn.nn._training import masked_loss_terms
+from simmim_sklearn.nn._training import consistency_error, masked_loss_terms
 
 FAST = dict(hidden_width=16, depth=1, max_iter=5, random_state=0)
 
@@ -113,9 +113,41 @@ def test_missing_values_carry_no_loss_weight(digits):
     assert torch.isfinite(error)
 
 
+def test_consistency_error_pulls_masked_representations_towards_whole_rows(digits):
+    model = SimMIMTransformer(n_components=4, **FAST).fit(digits)
+    network = model.module_
+    xs = network.standardize(torch.as_tensor(digits[:10], dtype=torch.float32))
+    nothing_hidden = torch.zeros(10, 64, dtype=torch.bool)
+    z = network.encode_standardized(xs)
+    assert float(consistency_error(network, xs, z, nothing_hidden)) == 0.0
+
+    hide = nothing_hidden.clone()
+    hide[:5, :32] = True
+    z = network.encode_standardized(xs, hide).detach().requires_grad_()
+    error = consistency_error(network, xs, z, hide)
+    assert error.item() > 0
+    error.backward()
+    # Rows with nothing hidden are their own targets and get no gradient.
+    assert z.grad[:5].abs().sum() > 0
+    assert z.grad[5:].abs().sum() == 0
+
+
+def test_consistency_weight_adds_to_the_loss_only(digits):
+    network = SimMIMTransformer(n_components=4, **FAST).fit(digits).module_
+    rows = torch.as_tensor(digits[:20], dtype=torch.float32)
+    plain, with_term = (
+        masked_loss_terms(network, rows, 0.5, "l1", 1.0, torch.Generator().manual_seed(0),
+                          consistency_weight=weight)
+        for weight in (0.0, 1.0)
+    )
+    assert float(with_term[0]) > float(plain[0])
+    assert float(with_term[1]) == float(plain[1])
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
+        ({"consistency_weight": -1.0}, "consistency_weight"),
         ({"mask_ratio": 0.0}, "mask_ratio"),
         ({"mask_ratio": 1.5}, "mask_ratio"),
         ({"n_components": 0}, "n_components"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._masking import random_token_mask
@@ -24,6 +25,7 @@ class TrainingConfig:
     unmasked_fraction: float
     loss: str
     visible_loss_weight: float
+    consistency_weight: float
     batch_size: int
     learning_rate: float
     weight_decay: float
@@ -44,26 +46,47 @@ class TrainingHistory:
 
 
 def masked_loss_terms(
-    network, xb, mask_ratio, loss, visible_loss_weight, generator, unmasked_fraction=0.0
+    network, xb, mask_ratio, loss, visible_loss_weight, generator, unmasked_fraction=0.0,
+    consistency_weight=0.0,
 ):
-    """Weighted reconstruction error sum and weight sum of one batch.
+    """Weighted training loss sum and weight sum of one batch.
 
-    Entries of hidden tokens weigh 1, visible ones ``visible_loss_weight``; NaN entries
-    (missing values and padding) weigh 0. ``unmasked_fraction`` of the rows keep every
-    token visible.
+    The loss is the reconstruction error: entries of hidden tokens weigh 1, visible ones
+    ``visible_loss_weight``; NaN entries (missing values and padding) weigh 0.
+    ``unmasked_fraction`` of the rows keep every token visible. ``consistency_weight`` adds
+    that multiple of ``consistency_error`` per unit of weight.
     """
     xs = network.standardize(xb)
     tokens = network.patcher.to_tokens(xs)
     hide = random_token_mask(
         torch.isnan(tokens).all(dim=-1), mask_ratio, generator, unmasked_fraction
     )
-    reconstruction = network.decode_standardized(network.encode_standardized(xs, hide))
+    z = network.encode_standardized(xs, hide)
+    reconstruction = network.decode_standardized(z)
     observed = ~torch.isnan(xs)
     hidden_entries = network.patcher.tokens_to_entries(hide)
     weight = torch.where(hidden_entries, 1.0, visible_loss_weight) * observed
     error = reconstruction - xs.nan_to_num(0.0)
     error = error.abs() if loss == "l1" else error.square()
-    return (error * weight).sum(), weight.sum()
+    error_sum, weight_sum = (error * weight).sum(), weight.sum()
+    if consistency_weight > 0:
+        consistency = consistency_error(network, xs, z, hide)
+        error_sum = error_sum + consistency_weight * weight_sum.detach() * consistency
+    return error_sum, weight_sum
+
+
+def consistency_error(network, xs, z, hide):
+    """Mean squared distance between the representations ``z`` of the rows with tokens
+    hidden and those of the same rows whole, held fixed as targets; both layer-normalised,
+    so that the distance cannot shrink by shrinking the representation."""
+    masked_rows = hide.any(dim=1)
+    if not masked_rows.any():
+        return z.new_zeros(())
+    with torch.no_grad():
+        target = network.encode_standardized(xs[masked_rows])
+    predicted = z[masked_rows]
+    width = predicted.shape[-1:]
+    return (F.layer_norm(predicted, width) - F.layer_norm(target, width)).square().mean()
 
 
 @torch.inference_mode()
@@ -134,6 +157,7 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
                 error_sum, weight_sum = masked_loss_terms(
                     network, xb, config.mask_ratio, config.loss,
                     config.visible_loss_weight, generator, config.unmasked_fraction,
+                    config.consistency_weight,
                 )
             loss = error_sum / weight_sum.clamp(min=1.0)
             optimizer.zero_grad(set_to_none=True)
