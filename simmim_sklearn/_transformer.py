@@ -79,7 +79,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         representation ``transform`` gives the whole. ``"auto"`` is 1 for images and 0 for
         tabular rows and windows: chosen on training splits, where it raised few-label
         digits accuracy and lowered window accuracy (``benchmarks/tune_image_defaults.py``,
-        ``benchmarks/tune_window_defaults.py``). Each step then costs one more forward pass.
+        ``benchmarks/tune_window_defaults.py``). Each step then also encodes its masked rows
+        whole, one more forward pass without gradients.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs. ``"auto"`` trains for about 2,000 optimisation steps
         (between 5 and 500 epochs), so the cost follows the amount of data; for ``"conv"``
@@ -122,7 +123,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     n_iter_ : int
         Number of epochs run.
     loss_curve_ : list of float
-        Training loss of each epoch.
+        Training loss of each epoch: the weighted reconstruction error, plus the
+        consistency term where ``consistency_weight`` is not 0.
     best_loss_ : float
         Lowest training loss reached.
     validation_scores_ : list of float
