@@ -96,7 +96,7 @@ def conv_as(encoder_class):
     return mock.patch.dict(_encoders.ENCODERS, {"conv": encoder_class})
 
 
-# The fourth round's variants change one parameter of the current defaults.
+# The current defaults; the fourth round's variants change one parameter of them.
 NOW = {"n_components": "auto", "consistency_weight": "auto"}
 # name: (SimMIMTransformer parameters, patches)
 VARIANTS = {
@@ -130,8 +130,7 @@ VARIANTS = {
         (lambda: mock.patch.object(base, "CONV_IMAGE_TOKEN_COST", 1.25),)),
     "n_components=256, consistency_weight=0.5":
         ({"n_components": "auto", "consistency_weight": 0.5}, ()),
-    "n_components=256, consistency_weight=1 (auto: the default now)":
-        ({"n_components": "auto", "consistency_weight": "auto"}, ()),
+    "n_components=256, consistency_weight=1 (auto: the default now)": (NOW, ()),
     "n_components=256, consistency_weight=2":
         ({"n_components": "auto", "consistency_weight": 2.0}, ()),
     "defaults, hidden_width=192": (dict(NOW, hidden_width=192), ()),
