@@ -20,7 +20,11 @@ The second round ("fine patches, ...") runs the package's current defaults: wind
 at most 128 tokens, one conv block per doubling of the dilation until the dilations span the
 window (at most 6), and as many encoder components as the encoder pools (256), against the
 same with depth 2, with 56 encoder components, and trained for one epoch only. The third
-round adds ``consistency_weight=1`` (the default on images) to the defaults.
+round adds ``consistency_weight=1`` (the default on images) to the defaults. The fourth round
+is inductive: every round before it probes rows the transformer was fitted on, whereas the
+benchmark maps test rows the transformer never saw; here each of the 5 folds fits its own
+transformer (and MiniRocket) on the other 4 and probes the held-out fold, for the defaults and
+for 10, 5 and 1 training epochs.
 MiniRocket (aeon) under the same cross-validation is the reference row of the finalists'
 tables. Unequal-length sets are padded with NaN. Run from the repository root with the ``bench``
 extra: ``python benchmarks/tune_window_defaults.py`` (runs already stored in
@@ -175,6 +179,17 @@ ROUND_2 = {
         (True, 8, None, None, {"consistency_weight": 1.0}),
 }
 VARIANTS.update(ROUND_2)
+# Fourth round, inductive: the rounds above probe rows the transformer was fitted on, which
+# flatters a model that fits its few training rows closely; here each fold's transformer is
+# fitted on the other folds only, as in the benchmark.
+ROUND_4 = {
+    "defaults": {},
+    "10 epochs": {"max_iter": 10},
+    "5 epochs": {"max_iter": 5},
+    "one epoch": {"max_iter": 1},
+}
+ROUND_4_SEEDS = (0, 1)
+INDUCTIVE = "inductive: "
 # The first round's architecture, restored for its variants.
 PREVIOUS_ARCHITECTURE = {"resolve_patch_size": previous_patches, "WINDOW_MAX_DEPTH": 2}
 REFERENCE = "MiniRocket (aeon), reference"
@@ -194,13 +209,47 @@ def padded(loader):
     return out, y
 
 
-def cv_accuracies(Z, y):
-    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+def probes():
+    """StandardScaler + LogisticRegression, and StandardScaler + RBF SVM with C by inner CV."""
     logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
     svm = GridSearchCV(make_pipeline(StandardScaler(), SVC()), {"svc__C": np.logspace(-2, 3, 6)},
                        cv=StratifiedKFold(3, shuffle=True, random_state=1))
-    return (cross_val_score(logistic, Z, y, cv=folds).mean(),
-            cross_val_score(svm, Z, y, cv=folds).mean())
+    return logistic, svm
+
+
+def outer_folds():
+    return StratifiedKFold(5, shuffle=True, random_state=0)
+
+
+def cv_accuracies(Z, y):
+    return tuple(cross_val_score(probe, Z, y, cv=outer_folds()).mean() for probe in probes())
+
+
+def inductive_accuracies(X3, y, fitted_transformer):
+    """(logistic, SVM) accuracy on each held-out fold, its representation mapped by a
+    transformer fitted on the other folds only, as the benchmark's test rows are mapped by a
+    model that never saw them. ``fitted_transformer(X3_train)`` returns a function from
+    windows to their representation."""
+    scores = []
+    for train, held_out in outer_folds().split(X3, y):
+        represent = fitted_transformer(X3[train])
+        Z_train, Z_held_out = represent(X3[train]), represent(X3[held_out])
+        scores.append([probe.fit(Z_train, y[train]).score(Z_held_out, y[held_out])
+                       for probe in probes()])
+    return [float(v) for v in np.mean(scores, axis=0)]
+
+
+def fitted_simmim(params, seed):
+    def fit(X3):
+        model = SimMIMTransformer(input_shape=X3.shape[1:], random_state=seed, **params)
+        model.fit(X3.reshape(len(X3), -1))
+        return lambda windows: model.transform(windows.reshape(len(windows), -1))
+    return fit
+
+
+def fitted_minirocket(X3):
+    model = MiniRocket(random_state=0).fit(np.nan_to_num(X3))
+    return lambda windows: model.transform(np.nan_to_num(windows))
 
 
 def minirocket_scores(data):
@@ -271,6 +320,19 @@ def main():
         scores = minirocket_scores(data)
         done[REFERENCE] = {str(s): scores for s in FINAL_SEEDS}
         PARTIAL.write_text(json.dumps(done))
+    for variant, seed in [(v, s) for v in ROUND_4 for s in ROUND_4_SEEDS]:
+        key = INDUCTIVE + variant
+        if str(seed) not in done.get(key, {}):
+            done.setdefault(key, {})[str(seed)] = {
+                name: inductive_accuracies(X3, y, fitted_simmim(ROUND_4[variant], seed))
+                for name, (X3, y) in data.items()
+            }
+            PARTIAL.write_text(json.dumps(done))
+    if INDUCTIVE + REFERENCE not in done:
+        scores = {name: inductive_accuracies(X3, y, fitted_minirocket)
+                  for name, (X3, y) in data.items()}
+        done[INDUCTIVE + REFERENCE] = {str(s): scores for s in ROUND_4_SEEDS}
+        PARTIAL.write_text(json.dumps(done))
     probes = {"LogisticRegression": 0, "RBF SVM": 1}
     tables = {}
     for probe, column in probes.items():
@@ -279,6 +341,11 @@ def main():
     for probe, column in probes.items():
         tables[f"Finalists, mean over seeds {FINAL_SEEDS}: {probe}, 5-fold CV accuracy on "
                "the training split"] = table(done, (*FINALISTS, REFERENCE), FINAL_SEEDS, column)
+    round_4 = [INDUCTIVE + v for v in (*ROUND_4, REFERENCE)]
+    for probe, column in probes.items():
+        tables[f"Fourth round, inductive, mean over seeds {ROUND_4_SEEDS}: {probe}, accuracy "
+               "on held-out folds of the training split"] = table(
+            done, round_4, ROUND_4_SEEDS, column)
     write_results(
         "tune_window_defaults", tables,
         notes="SimMIMTransformer defaults otherwise (n_components='auto' is linear + encoder "
@@ -291,7 +358,13 @@ def main():
               "to these probes (one epoch scores the same). The third round's consistency "
               "term (consistency_weight=1, the images' default) lowered the mean of both "
               "probes over the two seeds, most on seed 0, so windows keep "
-              "consistency_weight=0.",
+              "consistency_weight=0. The fourth round is inductive (each fold's "
+              "transformer fitted on the other folds only, as in the benchmark): the "
+              "defaults score 0.893 (logistic) and 0.913 (SVM); 10, 5 and 1 epochs raise "
+              "the logistic mean by about 0.01 and lower the SVM's by about as much, so "
+              "the defaults stay. ArrowHead under the defaults scores 0.696 / 0.754 with "
+              "seed 0 and 0.839 / 0.893 with seed 1: on its 36 rows the seed moves it more "
+              "than any variant does.",
     )
 
 
