@@ -333,16 +333,16 @@ def main():
                   for name, (X3, y) in data.items()}
         done[INDUCTIVE + REFERENCE] = {str(s): scores for s in ROUND_4_SEEDS}
         PARTIAL.write_text(json.dumps(done))
-    probes = {"LogisticRegression": 0, "RBF SVM": 1}
+    probe_columns = {"LogisticRegression": 0, "RBF SVM": 1}
     tables = {}
-    for probe, column in probes.items():
+    for probe, column in probe_columns.items():
         tables[f"Screening (seed {SCREENING_SEED}): {probe}, 5-fold CV accuracy on the "
                "training split"] = table(done, VARIANTS, (SCREENING_SEED,), column)
-    for probe, column in probes.items():
+    for probe, column in probe_columns.items():
         tables[f"Finalists, mean over seeds {FINAL_SEEDS}: {probe}, 5-fold CV accuracy on "
                "the training split"] = table(done, (*FINALISTS, REFERENCE), FINAL_SEEDS, column)
     round_4 = [INDUCTIVE + v for v in (*ROUND_4, REFERENCE)]
-    for probe, column in probes.items():
+    for probe, column in probe_columns.items():
         tables[f"Fourth round, inductive, mean over seeds {ROUND_4_SEEDS}: {probe}, accuracy "
                "on held-out folds of the training split"] = table(
             done, round_4, ROUND_4_SEEDS, column)
