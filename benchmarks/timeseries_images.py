@@ -32,6 +32,7 @@ from pathlib import Path
 import aeon.datasets
 import numpy as np
 import torch
+from _digits import digits_halves, few_label_accuracy
 from aeon.datasets import (
     load_arrow_head,
     load_basic_motions,
@@ -39,10 +40,9 @@ from aeon.datasets import (
     load_italy_power_demand,
 )
 from aeon.transformations.collection.convolution_based import MiniRocket
-from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -135,26 +135,8 @@ def time_series_rows():
     return rows
 
 
-def few_label_accuracy(Z_train, Z_test, y_train, y_test, per_class=5, draws=5):
-    """Mean test accuracy over ``draws`` label draws of ``per_class`` labels per class, and
-    its standard deviation over the draws."""
-    scores = []
-    for draw in range(draws):
-        rng = np.random.RandomState(draw)
-        labelled = np.concatenate([
-            rng.choice(np.flatnonzero(y_train == c), per_class, replace=False)
-            for c in np.unique(y_train)
-        ])
-        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
-        scores.append(clf.fit(Z_train[labelled], y_train[labelled]).score(Z_test, y_test))
-    return {"accuracy": float(np.mean(scores)), "draw_std": float(np.std(scores))}
-
-
 def digits_rows():
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.5, stratify=y, random_state=SEED
-    )
+    X_train, X_test, y_train, y_test = digits_halves(SEED)
     score = partial(few_label_accuracy, y_train=y_train, y_test=y_test)
     simmim = {
         "SimMIM (defaults)": {},

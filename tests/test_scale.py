@@ -177,7 +177,7 @@ def test_onnx_export_matches_transform(digits, tmp_path):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_folded_inference_computes_the_networks_own_transform_and_decode(digits, dtype):
-    model = SimMIMTransformer(max_iter=2, random_state=0).fit(digits)
+    model = SimMIMTransformer(max_iter=2, random_state=0, device="cpu").fit(digits)
     network = model.module_
     assert folded_encoding(network) is not None  # tabular rows take the folded path
     X = digits[:300].astype(dtype)
@@ -197,7 +197,7 @@ def test_folded_inference_adds_the_linear_map_to_its_components_only():
     # Windows with the MLP encoder: a linear map on 8 of the "auto" components.
     X = np.sin(np.linspace(0, 40, 60 * 32)).reshape(60, 32).astype(np.float32)
     model = SimMIMTransformer(input_shape=(1, 32), encoder="mlp", patch_size=1, max_iter=2,
-                              random_state=0).fit(X)
+                              random_state=0, device="cpu").fit(X)
     network = model.module_
     assert 0 < network.n_linear < model.n_components_
     assert folded_encoding(network) is not None

@@ -17,7 +17,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from simmim_sklearn import SimMIMTransformer
-from simmim_sklearn.nn._training import consistency_error, masked_loss_terms
+from simmim_sklearn.nn._training import (
+    _consistency_of_masked_rows,
+    _consistency_weighted_over_rows,
+    consistency_error,
+    masked_loss_terms,
+)
 
 FAST = dict(hidden_width=16, depth=1, max_iter=5, random_state=0)
 
@@ -102,7 +107,7 @@ def test_nan_is_allowed_and_inf_is_rejected(digits):
 
 
 def test_missing_values_carry_no_loss_weight(digits):
-    model = SimMIMTransformer(n_components=4, **FAST).fit(digits)
+    model = SimMIMTransformer(n_components=4, device="cpu", **FAST).fit(digits)
     rows = torch.as_tensor(digits[:20], dtype=torch.float32)
     rows[:, 10] = float("nan")
     error, weight = masked_loss_terms(
@@ -114,7 +119,7 @@ def test_missing_values_carry_no_loss_weight(digits):
 
 
 def test_consistency_error_pulls_masked_representations_towards_whole_rows(digits):
-    model = SimMIMTransformer(n_components=4, **FAST).fit(digits)
+    model = SimMIMTransformer(n_components=4, device="cpu", **FAST).fit(digits)
     network = model.module_
     xs = network.standardize(torch.as_tensor(digits[:10], dtype=torch.float32))
     nothing_hidden = torch.zeros(10, 64, dtype=torch.bool)
@@ -132,8 +137,29 @@ def test_consistency_error_pulls_masked_representations_towards_whole_rows(digit
     assert z.grad[5:].abs().sum() == 0
 
 
+def test_both_forms_of_the_consistency_error_agree(digits):
+    # The CPU encodes only the rows with tokens hidden; accelerators weigh all rows instead.
+    network = SimMIMTransformer(n_components=4, device="cpu", **FAST).fit(digits).module_
+    xs = network.standardize(torch.as_tensor(digits[:10], dtype=torch.float32))
+    hide = torch.zeros(10, 64, dtype=torch.bool)
+    hide[:4, 8:40] = True
+    errors, gradients = [], []
+    for form in (_consistency_of_masked_rows, _consistency_weighted_over_rows):
+        z = network.encode_standardized(xs, hide).detach().requires_grad_()
+        error = form(network, xs, z, hide.any(dim=1))
+        error.backward()
+        errors.append(error.item())
+        gradients.append(z.grad)
+    assert errors[0] > 0
+    assert errors[1] == pytest.approx(errors[0], rel=1e-6)
+    torch.testing.assert_close(gradients[1], gradients[0])
+    nothing_hidden = torch.zeros(10, dtype=torch.bool)
+    z = network.encode_standardized(xs).detach()
+    assert float(_consistency_weighted_over_rows(network, xs, z, nothing_hidden)) == 0.0
+
+
 def test_consistency_weight_adds_to_the_loss_only(digits):
-    network = SimMIMTransformer(n_components=4, **FAST).fit(digits).module_
+    network = SimMIMTransformer(n_components=4, device="cpu", **FAST).fit(digits).module_
     rows = torch.as_tensor(digits[:20], dtype=torch.float32)
     with torch.no_grad():
         plain, with_term = (
