@@ -18,7 +18,7 @@ makes the host wait for the GPU at every step. Each device first runs one
 small untimed fit (CUDA context, kernel selection). Timed runs are interleaved over the
 devices, ``REPEATS`` times; the fastest of each counts. Needs a CUDA device.
 
-Run: ``python benchmarks/bench_cuda.py`` (about 4 minutes on one H200 and 16 cores).
+Run: ``python benchmarks/bench_cuda.py`` (73 s on one H200 and 16 cores, `results/cuda.md`).
 """
 
 import platform
