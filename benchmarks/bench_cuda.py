@@ -16,7 +16,9 @@ with each of the two forms of the consistency term (``nn/_training.py``): all ro
 which CUDA uses, and only the rows with tokens hidden selected, which the CPU uses and which
 makes the host wait for the GPU at every step. Each device first runs one
 small untimed fit (CUDA context, kernel selection). Timed runs are interleaved over the
-devices, ``REPEATS`` times; the fastest of each counts. Needs a CUDA device.
+devices, ``REPEATS`` times; the fastest of each counts. Needs a CUDA device. The committed
+``results/cuda.*`` predate ``average_shifts``, which changes the digits probe's ``transform``
+(not the fits timed here); a rerun probes with it, the default on images.
 
 Run: ``python benchmarks/bench_cuda.py`` (73 s on one H200 and 16 cores, `results/cuda.md`).
 """

@@ -55,6 +55,15 @@ IMAGE_CONSISTENCY_WEIGHT = 1.0
 INFERENCE_BATCH_SIZE = 4096
 
 
+def store_parameters(estimator, arguments):
+    """The body of a public estimator's ``__init__``: store each of its ``arguments`` (its
+    ``locals()``) under the argument's name, as scikit-learn's ``get_params`` expects. The
+    signature itself, which ``get_params`` reads, is written out in each estimator."""
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 class BaseSimMIM(BaseEstimator):
     """Masked-modeling estimator core: parameters, ``fit``, ``partial_fit`` and ``score``."""
 
@@ -89,59 +98,6 @@ class BaseSimMIM(BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
     }
-
-    def __init__(
-        self,
-        n_components="auto",
-        *,
-        hidden_width=128,
-        depth="auto",
-        encoder="auto",
-        input_shape=None,
-        patch_size="auto",
-        mask_ratio=0.5,
-        unmasked_fraction=0.5,
-        loss="l1",
-        visible_loss_weight=0.5,
-        consistency_weight="auto",
-        max_iter="auto",
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        weight_decay=0.05,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        device="auto",
-        precision="float32",
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-    ):
-        self.n_components = n_components
-        self.hidden_width = hidden_width
-        self.depth = depth
-        self.encoder = encoder
-        self.input_shape = input_shape
-        self.patch_size = patch_size
-        self.mask_ratio = mask_ratio
-        self.unmasked_fraction = unmasked_fraction
-        self.loss = loss
-        self.visible_loss_weight = visible_loss_weight
-        self.consistency_weight = consistency_weight
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.precision = precision
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -209,6 +165,7 @@ class BaseSimMIM(BaseEstimator):
         else:
             network = self._new_network(X, rng)
             optimizer_state = None
+        network.average_shifts = self._resolve_average_shifts(network.patcher.shape)
         network.to(device)
 
         rows = training_rows(X, device, train_indices)
@@ -343,6 +300,11 @@ class BaseSimMIM(BaseEstimator):
             n_epochs=n_epochs, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
             verbose=self.verbose, precision=self.precision, schedule=not incremental,
         )
+
+    def _resolve_average_shifts(self, shape):
+        """Whether ``transform`` averages each row's representation with those of its
+        shifts (see ``SimMIMNetwork.forward``); only ``SimMIMTransformer`` offers it."""
+        return False
 
     def _resolve_consistency_weight(self, grid):
         """``consistency_weight`` with ``"auto"`` resolved for the token ``grid`` (2-D on

@@ -9,7 +9,7 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from ._base import BaseSimMIM
+from ._base import BaseSimMIM, store_parameters
 
 
 class SimMIMImputer(TransformerMixin, BaseSimMIM):
@@ -205,20 +205,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         add_indicator=False,
         keep_empty_features=False,
     ):
-        super().__init__(
-            n_components, hidden_width=hidden_width, depth=depth, encoder=encoder,
-            input_shape=input_shape, patch_size=patch_size, mask_ratio=mask_ratio,
-            unmasked_fraction=unmasked_fraction, loss=loss,
-            visible_loss_weight=visible_loss_weight, consistency_weight=consistency_weight,
-            max_iter=max_iter, batch_size=batch_size,
-            learning_rate_init=learning_rate_init, weight_decay=weight_decay,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change, tol=tol, device=device, precision=precision,
-            random_state=random_state, verbose=verbose, warm_start=warm_start,
-        )
-        self.missing_values = missing_values
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
+        store_parameters(self, locals())
 
     # -- fitting ---------------------------------------------------------------------------
 

@@ -164,12 +164,15 @@ def test_a_model_set_to_cuda_unpickles_and_transforms_on_the_cpu(digits):
     np.testing.assert_array_equal(restored.transform(digits), expected)
 
 
-def test_onnx_export_matches_transform(digits, tmp_path):
+@pytest.mark.parametrize("input_shape", [None, (1, 8, 8)])
+def test_onnx_export_matches_transform(digits, tmp_path, input_shape):
+    """Tabular rows, and images, whose transform averages over shifts."""
     onnxruntime = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     X = digits.astype(np.float32)
     X[0, 10] = np.nan
-    model = SimMIMTransformer(**TINY).fit(X)
+    model = SimMIMTransformer(input_shape=input_shape, **TINY).fit(X)
+    assert model.average_shifts_ == (input_shape is not None)
     path = model.export_onnx(tmp_path / "model.onnx")
     session = onnxruntime.InferenceSession(str(path))
     np.testing.assert_allclose(session.run(None, {"X": X})[0], model.transform(X), atol=1e-5)

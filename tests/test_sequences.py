@@ -231,3 +231,76 @@ def test_auto_consistency_weight_is_on_for_images_only(input_shape, uses_consist
     auto = SimMIMTransformer(**params).fit(X)
     without = SimMIMTransformer(consistency_weight=0.0, **params).fit(X)
     assert (auto.loss_curve_ != without.loss_curve_) == uses_consistency
+
+
+def shifted_by_numpy(X, shape, axis, step):
+    """``X`` with every row, laid out as ``shape``, moved ``step`` positions along spatial
+    ``axis`` (1 is the first), NaN shifted in."""
+    rows = X.reshape(len(X), *shape)
+    out = np.full_like(rows, np.nan)
+    length = rows.shape[axis + 1]
+    source = [slice(None)] * rows.ndim
+    target = [slice(None)] * rows.ndim
+    source[axis + 1] = slice(0, length - 1) if step > 0 else slice(1, length)
+    target[axis + 1] = slice(1, length) if step > 0 else slice(0, length - 1)
+    out[tuple(target)] = rows[tuple(source)]
+    return out.reshape(len(X), -1)
+
+
+@pytest.mark.parametrize("input_shape", [(1, 24), (2, 3, 4)])
+def test_transform_averages_the_row_with_its_one_position_shifts(input_shape):
+    """Half the row's own representation, half the mean over its copies shifted one position
+    either way along each spatial axis (NaN shifted in), as computed here with numpy."""
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    model = SimMIMTransformer(input_shape=input_shape, average_shifts=True, **TINY).fit(X)
+    plain = SimMIMTransformer(input_shape=input_shape, average_shifts=False, **TINY).fit(X)
+    n_axes = len(input_shape) - 1
+    shifts = [plain.transform(shifted_by_numpy(X, input_shape, axis, step))
+              for axis in range(1, n_axes + 1) for step in (1, -1)]
+    expected = 0.5 * plain.transform(X) + 0.5 * np.mean(shifts, axis=0)
+    np.testing.assert_allclose(model.transform(X), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(model.transform(X), plain.transform(X))
+
+
+def test_average_shifts_changes_transform_only_not_training():
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    params = dict(input_shape=(1, 4, 6), **TINY)
+    averaged = SimMIMTransformer(average_shifts=True, **params).fit(X)
+    plain = SimMIMTransformer(average_shifts=False, **params).fit(X)
+    assert averaged.loss_curve_ == plain.loss_curve_
+    for name, weight in averaged.module_.state_dict().items():
+        torch.testing.assert_close(weight, plain.module_.state_dict()[name])
+    assert averaged.score(X) == plain.score(X)
+
+
+@pytest.mark.parametrize("input_shape, averages", [(None, False), ((1, 24), False),
+                                                   ((1, 4, 6), True)])
+def test_auto_average_shifts_is_on_for_images_only(input_shape, averages):
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    model = SimMIMTransformer(input_shape=input_shape, **TINY).fit(X)
+    assert model.average_shifts_ is averages
+    assert model.module_.average_shifts is averages
+
+
+def test_average_shifts_on_tabular_rows_is_an_error_that_leaves_the_model_unfitted():
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    model = SimMIMTransformer(average_shifts=True, **TINY)
+    with pytest.raises(ValueError, match="average_shifts=True needs an input_shape"):
+        model.fit(X)
+    assert not hasattr(model, "module_") and not hasattr(model, "average_shifts_")
+
+
+def test_average_shifts_can_be_switched_by_refitting_with_warm_start():
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    model = SimMIMTransformer(input_shape=(1, 4, 6), warm_start=True, **TINY).fit(X)
+    assert model.average_shifts_
+    model.set_params(average_shifts=False).fit(X)
+    assert not model.average_shifts_ and not model.module_.average_shifts
+
+
+def test_average_shifts_leaves_rows_with_nothing_to_shift_as_they_are():
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    params = dict(input_shape=(24, 1), **TINY)  # 24 channels of a single time step
+    averaged = SimMIMTransformer(average_shifts=True, **params).fit(X)
+    plain = SimMIMTransformer(average_shifts=False, **params).fit(X)
+    np.testing.assert_array_equal(averaged.transform(X), plain.transform(X))

@@ -70,12 +70,13 @@ def _fold_standardization(layer, center, scale):
 def folded_encoding(network):
     """A ``FoldedMLPEncoding`` of ``network``, or None where its layout does not allow one.
 
-    Only the MLP over one-feature tokens (tabular rows) and a fixed linear representation
-    qualify: there the flat row is the token row itself, and no token is ever padding.
+    Only the MLP over one-feature tokens (tabular rows) and a fixed linear representation,
+    without shifts averaged, qualify: there the flat row is the token row itself, and no
+    token is ever padding.
     """
     if not isinstance(network.encoder, MLPEncoder) or network.patcher.token_dim != 1:
         return None
-    if network.linear not in (None, "pca"):
+    if network.linear not in (None, "pca") or network.average_shifts:
         return None
     return FoldedMLPEncoding(network)
 

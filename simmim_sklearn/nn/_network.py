@@ -7,11 +7,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._encoders import build_encoder
-from ._patching import Patcher
+from ._patching import Patcher, one_step_shifts
 
 # Floor of the factor model's initial noise variance (standardised units): with as many
 # components as features, PCA leaves none, and the posterior would then trust every entry fully.
 MIN_NOISE_VARIANCE = 0.05
+# With ``average_shifts``, the weight of a row's own representation; its one-position
+# shifts share the rest.
+UNSHIFTED_WEIGHT = 0.5
 
 
 class SimMIMNetwork(nn.Module):
@@ -48,6 +51,8 @@ class SimMIMNetwork(nn.Module):
         )
         self.linear = linear
         self.n_components = n_components
+        # Set by the estimator at every fit: it changes ``forward`` only, not training.
+        self.average_shifts = False
         self.n_linear = 0 if linear is None else n_components if n_linear is None else n_linear
         self.linear_encoder = None
         if linear == "conditional":
@@ -128,12 +133,24 @@ class SimMIMNetwork(nn.Module):
         return self.linear_decoder(z) + self.decoder(z)
 
     def forward(self, x):
-        """Representation of raw rows (the ``transform`` path)."""
-        return self.encode_standardized(self.standardize(x))
+        """Representation of raw rows (the ``transform`` path); with ``average_shifts``,
+        the weighted mean of the representations of each row and of its one-position shifts
+        (``one_step_shifts``)."""
+        xs = self.standardize(x)
+        z = self.encode_standardized(xs)
+        if not self.average_shifts:
+            return z
+        # Each copy is encoded on its own: the peak memory stays that of one encoding.
+        shifted = [self.encode_standardized(rows)
+                   for rows in one_step_shifts(xs, self.patcher.shape)]
+        if not shifted:
+            return z
+        return UNSHIFTED_WEIGHT * z + (1 - UNSHIFTED_WEIGHT) * torch.stack(shifted).mean(dim=0)
 
     def reconstruct(self, x, hide=None):
         """Rows in input units rebuilt from ``x`` with its NaN entries and the tokens flagged
-        in ``hide`` masked (``inverse_transform(transform(x))`` when ``hide`` is None)."""
+        in ``hide`` masked (``inverse_transform(transform(x))`` when ``hide`` is None and
+        ``average_shifts`` is off)."""
         return self.decode(self.encode_standardized(self.standardize(x), hide))
 
     def decode(self, z):

@@ -2,6 +2,7 @@
 
 import math
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -9,6 +10,20 @@ from torch import nn
 def token_grid(shape, patch):
     """Tokens along each spatial axis of ``shape = (C, *spatial)`` cut into ``patch``."""
     return tuple(math.ceil(s / p) for s, p in zip(shape[1:], patch))
+
+
+def one_step_shifts(x, shape):
+    """Copies of the flat rows ``x``, laid out as ``shape = (C, *spatial)``, each shifted by
+    one position either way along one spatial axis; positions shifted in are NaN (missing).
+    Axes of length 1 have no shift."""
+    rows = x.reshape(-1, *shape)
+    for axis in range(2, rows.dim()):
+        length = rows.shape[axis]
+        if length < 2:
+            continue
+        gap = torch.full_like(rows.narrow(axis, 0, 1), float("nan"))
+        yield torch.cat([gap, rows.narrow(axis, 0, length - 1)], dim=axis).reshape(x.shape)
+        yield torch.cat([rows.narrow(axis, 1, length - 1), gap], dim=axis).reshape(x.shape)
 
 
 class Patcher(nn.Module):
