@@ -92,7 +92,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         out smoother. ``"auto"`` is True for images and False for windows (and tabular rows,
         which have no positions to shift): chosen on training splits, where it raised
         few-label digits accuracy and did not raise window accuracy
-        (``benchmarks/tune_image_defaults.py``).
+        (``benchmarks/tune_image_defaults.py``, ``benchmarks/tune_window_defaults.py``).
     max_iter : int or "auto", default="auto"
         Maximum number of epochs. ``"auto"`` trains for about 2,000 optimisation steps
         (between 5 and 500 epochs), so the cost follows the amount of data; for ``"conv"``
