@@ -65,13 +65,21 @@ def ml_models(window_length):
     }
 
 
-def backtest(name, y, season, window_length, horizon):
+def rolling_origin_split(y, window_length, horizon):
+    """The first 75% of ``y``, its windows and their targets for fitting, and every later
+    origin with its window and the ``horizon`` values that follow it."""
     split = int(0.75 * len(y))
     train = y[:split]
     X_train, Y_train = make_windows(train, window_length=window_length, horizon=horizon)
     origins = range(split, len(y) - horizon + 1)
     X_test = np.stack([y[t - window_length:t] for t in origins])
     Y_test = np.stack([y[t:t + horizon] for t in origins])
+    return train, X_train, Y_train, origins, X_test, Y_test
+
+
+def backtest(name, y, season, window_length, horizon):
+    train, X_train, Y_train, origins, X_test, Y_test = rolling_origin_split(
+        y, window_length, horizon)
 
     rows = []
 

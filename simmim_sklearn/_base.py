@@ -165,7 +165,7 @@ class BaseSimMIM(BaseEstimator):
         else:
             network = self._new_network(X, rng)
             optimizer_state = None
-        network.average_shifts = self._resolve_average_shifts(network.patcher.shape)
+        self._configure_transform(network)
         network.to(device)
 
         rows = training_rows(X, device, train_indices)
@@ -301,10 +301,9 @@ class BaseSimMIM(BaseEstimator):
             verbose=self.verbose, precision=self.precision, schedule=not incremental,
         )
 
-    def _resolve_average_shifts(self, shape):
-        """Whether ``transform`` averages each row's representation with those of its
-        shifts (see ``SimMIMNetwork.forward``); only ``SimMIMTransformer`` offers it."""
-        return False
+    def _configure_transform(self, network):
+        """Set the options of ``network`` that change ``transform`` only (see
+        ``SimMIMNetwork.forward``); only ``SimMIMTransformer`` offers any."""
 
     def _resolve_consistency_weight(self, grid):
         """``consistency_weight`` with ``"auto"`` resolved for the token ``grid`` (2-D on

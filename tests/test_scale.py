@@ -164,15 +164,17 @@ def test_a_model_set_to_cuda_unpickles_and_transforms_on_the_cpu(digits):
     np.testing.assert_array_equal(restored.transform(digits), expected)
 
 
-@pytest.mark.parametrize("input_shape", [None, (1, 8, 8)])
+@pytest.mark.parametrize("input_shape", [None, (1, 8, 8), (1, 64)])
 def test_onnx_export_matches_transform(digits, tmp_path, input_shape):
-    """Tabular rows, and images, whose transform averages over shifts."""
+    """Tabular rows; images, whose transform averages over shifts; windows, whose transform
+    appends every block's maxima."""
     onnxruntime = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     X = digits.astype(np.float32)
     X[0, 10] = np.nan
-    model = SimMIMTransformer(input_shape=input_shape, **TINY).fit(X)
-    assert model.average_shifts_ == (input_shape is not None)
+    window = input_shape is not None and len(input_shape) == 2
+    model = SimMIMTransformer(input_shape=input_shape, block_features=window, **TINY).fit(X)
+    assert model.average_shifts_ == (input_shape is not None and not window)
     path = model.export_onnx(tmp_path / "model.onnx")
     session = onnxruntime.InferenceSession(str(path))
     np.testing.assert_allclose(session.run(None, {"X": X})[0], model.transform(X), atol=1e-5)

@@ -298,9 +298,90 @@ def test_average_shifts_can_be_switched_by_refitting_with_warm_start():
     assert not model.average_shifts_ and not model.module_.average_shifts
 
 
+def test_block_features_can_be_switched_by_refitting_with_warm_start():
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    model = SimMIMTransformer(input_shape=(1, 24), warm_start=True, block_features=True,
+                              **TINY).fit(X)
+    assert model.transform(X).shape[1] > model.n_components_
+    model.set_params(block_features=False).fit(X)
+    assert not model.module_.block_features
+    assert model.transform(X).shape[1] == model.n_components_
+
+
 def test_average_shifts_leaves_rows_with_nothing_to_shift_as_they_are():
     X = np.random.RandomState(0).normal(size=(12, 24))
     params = dict(input_shape=(24, 1), **TINY)  # 24 channels of a single time step
     averaged = SimMIMTransformer(average_shifts=True, **params).fit(X)
     plain = SimMIMTransformer(average_shifts=False, **params).fit(X)
     np.testing.assert_array_equal(averaged.transform(X), plain.transform(X))
+
+
+def block_maxima_by_hand(model, X):
+    """Max over the tokens of each encoder block's output, layer-normalised without scales,
+    computed from the fitted network's parts (no NaN in ``X``)."""
+    network = model.module_
+    with torch.no_grad():
+        tokens = network.patcher.to_tokens(network.standardize(torch.as_tensor(X).float()))
+        hidden = torch.zeros(tokens.shape[:2], dtype=torch.bool)
+        _, *outputs = network.encoder.hidden_states(tokens, hidden, hidden)
+        return np.hstack([torch.nn.functional.layer_norm(h, h.shape[-1:]).amax(dim=1).numpy()
+                          for h in outputs])
+
+
+@pytest.mark.parametrize("encoder", ["conv", "transformer"])
+def test_block_features_follow_the_representation_and_change_transform_only(encoder):
+    X = np.random.RandomState(0).normal(size=(12, 60))
+    params = dict(input_shape=(2, 30), encoder=encoder, **TINY)
+    appended = SimMIMTransformer(block_features=True, **params).fit(X)
+    plain = SimMIMTransformer(block_features=False, **params).fit(X)
+    assert appended.loss_curve_ == plain.loss_curve_
+    Z = appended.transform(X)
+    assert Z.shape == (12, 3 + TINY["hidden_width"] * TINY["depth"])
+    np.testing.assert_allclose(Z[:, :3], plain.transform(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(Z[:, 3:], block_maxima_by_hand(appended, X), rtol=1e-4,
+                               atol=1e-5)
+    assert len(appended.get_feature_names_out()) == Z.shape[1]
+
+
+def test_inverse_transform_decodes_the_representation_and_ignores_block_features():
+    X = np.random.RandomState(0).normal(size=(12, 60))
+    model = SimMIMTransformer(input_shape=(2, 30), block_features=True, **TINY).fit(X)
+    Z = model.transform(X)
+    moved = Z.copy()
+    moved[:, 3:] += 1.0
+    np.testing.assert_array_equal(model.inverse_transform(moved), model.inverse_transform(Z))
+    assert not np.allclose(model.inverse_transform(Z + 1.0), model.inverse_transform(Z))
+    with pytest.raises(ValueError, match=r"expects 19 features .*n_components=3 plus 16 block"):
+        model.inverse_transform(Z[:, :3])
+
+
+@pytest.mark.parametrize("input_shape, encoder", [(None, "auto"), ((1, 24), "mlp")])
+def test_block_features_with_the_mlp_encoder_is_an_error_that_leaves_the_model_unfitted(
+        input_shape, encoder):
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    model = SimMIMTransformer(input_shape=input_shape, encoder=encoder, block_features=True,
+                              **TINY)
+    with pytest.raises(ValueError, match="block_features=True needs the 'conv' or"):
+        model.fit(X)
+    assert not hasattr(model, "module_") and not hasattr(model, "n_components_")
+
+
+def test_block_features_on_images_average_over_shifts_too():
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    params = dict(input_shape=(1, 4, 6), block_features=True, **TINY)
+    averaged = SimMIMTransformer(average_shifts=True, **params).fit(X)
+    plain = SimMIMTransformer(average_shifts=False, **params).fit(X)
+    shifts = [plain.transform(shifted_by_numpy(X, (1, 4, 6), axis, step))
+              for axis in (1, 2) for step in (1, -1)]
+    expected = 0.5 * plain.transform(X) + 0.5 * np.mean(shifts, axis=0)
+    np.testing.assert_allclose(averaged.transform(X), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("encoder", ["conv", "transformer"])
+def test_encoders_without_blocks_pool_their_embedded_tokens_and_have_no_block_features(encoder):
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    params = dict(TINY, depth=0, encoder=encoder, input_shape=(1, 24))
+    appended = SimMIMTransformer(block_features=True, **params).fit(X)
+    plain = SimMIMTransformer(**params).fit(X)
+    np.testing.assert_allclose(appended.transform(X), plain.transform(X), rtol=1e-6)
+    assert appended.transform(X).shape == (12, 3) and np.isfinite(plain.transform(X)).all()

@@ -11,6 +11,7 @@ all (NaN padding), and returns (B, ``out_features``), ``out_features`` being
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -84,6 +85,16 @@ def conv_dilations(grid):
     return [2 ** i for i in range(max(1, math.ceil(math.log2(max(grid)))))]
 
 
+def max_present(h, missing):
+    """Max of ``h`` (B, T, W) over the tokens that are not ``missing``: (B, W).
+
+    Rows with no token at all pool to zeros.
+    """
+    present = ~missing.unsqueeze(-1)
+    peak = h.masked_fill(~present, -torch.inf).amax(dim=1)
+    return peak.masked_fill(~present.any(dim=1), 0.0)
+
+
 def pool_present(h, missing):
     """Mean and max of ``h`` (B, T, W) over the tokens that are not ``missing``: (B, 2 W).
 
@@ -92,9 +103,35 @@ def pool_present(h, missing):
     present = ~missing.unsqueeze(-1)
     count = present.sum(dim=1).clamp(min=1)
     mean = h.masked_fill(~present, 0.0).sum(dim=1) / count
-    peak = h.masked_fill(~present, -torch.inf).amax(dim=1)
-    peak = peak.masked_fill(~present.any(dim=1), 0.0)
-    return torch.cat([mean, peak], dim=1)
+    return torch.cat([mean, max_present(h, missing)], dim=1)
+
+
+class TokenGridEncoder(nn.Module):
+    """Base of the encoders that keep one feature vector per token through their blocks
+    (``"conv"``, ``"transformer"``): subclasses yield the embedded tokens and then each
+    block's output in ``hidden_states``; the encoding is the mean and max of the last one,
+    normalised, over the tokens present.
+
+    ``pooled_and_block_maxima`` also returns, from the same pass, the max over the tokens
+    present of every block's output, each normalised without learned scales: features at
+    every depth, so at every receptive field of the growing dilations (``width * depth``).
+    """
+
+    features_per_width = 2
+
+    def forward(self, tokens, hidden, missing):
+        *_, h = self.hidden_states(tokens, hidden, missing)
+        return pool_present(self.norm(h), missing)
+
+    def pooled_and_block_maxima(self, tokens, hidden, missing):
+        states = self.hidden_states(tokens, hidden, missing)
+        h = next(states)
+        maxima = []
+        for h in states:
+            maxima.append(max_present(F.layer_norm(h, h.shape[-1:]), missing))
+        pooled = pool_present(self.norm(h), missing)
+        # Without blocks (depth=0) there is no block feature: zero columns.
+        return pooled, torch.cat(maxima, dim=1) if maxima else pooled[:, :0]
 
 
 class DilatedConvBlock(nn.Module):
@@ -120,14 +157,12 @@ class DilatedConvBlock(nn.Module):
         return h + x.reshape(batch, width, -1).transpose(1, 2) * present
 
 
-class ConvEncoder(nn.Module):
+class ConvEncoder(TokenGridEncoder):
     """Dilated residual convolutions over the token grid (1-D windows or 2-D images),
     pooled by mean and max over the tokens that are present.
 
     Dilations double with depth (1, 2, 4, ...), wrapping before they outgrow the grid.
     """
-
-    features_per_width = 2
 
     def __init__(self, grid, token_dim, width, depth):
         super().__init__()
@@ -141,14 +176,15 @@ class ConvEncoder(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.out_features = self.features_per_width * width
 
-    def forward(self, tokens, hidden, missing):
+    def hidden_states(self, tokens, hidden, missing):
         # A 1-D grid may be given cut short (fewer tokens); an image grid is fixed.
         grid = (tokens.shape[1],) if len(self.grid) == 1 else self.grid
         present = (~missing).unsqueeze(-1).to(tokens.dtype)
         h = self.embedding(tokens, hidden) * present
+        yield h
         for block in self.blocks:
             h = block(h, present, grid)
-        return pool_present(self.norm(h), missing)
+            yield h
 
 
 class AttentionBlock(nn.Module):
@@ -166,14 +202,12 @@ class AttentionBlock(nn.Module):
         return self.mlp(h)
 
 
-class TransformerEncoder(nn.Module):
+class TransformerEncoder(TokenGridEncoder):
     """Pre-norm transformer over patch tokens with learned position embeddings, pooled by
     mean and max over the tokens that are present.
 
     Uses 4 attention heads when ``width`` allows it (else 2, else 1).
     """
-
-    features_per_width = 2
 
     def __init__(self, grid, token_dim, width, depth):
         super().__init__()
@@ -183,13 +217,14 @@ class TransformerEncoder(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.out_features = self.features_per_width * width
 
-    def forward(self, tokens, hidden, missing):
+    def hidden_states(self, tokens, hidden, missing):
         # A row with no token present would attend to nothing (NaN); it pools to zeros anyway.
         key_padding = missing & ~missing.all(dim=1, keepdim=True)
         h = self.embedding(tokens, hidden)
+        yield h
         for block in self.blocks:
             h = block(h, key_padding)
-        return pool_present(self.norm(h), missing)
+            yield h
 
 
 ENCODERS = {"mlp": MLPEncoder, "conv": ConvEncoder, "transformer": TransformerEncoder}

@@ -51,8 +51,9 @@ class SimMIMNetwork(nn.Module):
         )
         self.linear = linear
         self.n_components = n_components
-        # Set by the estimator at every fit: it changes ``forward`` only, not training.
+        # Set by the estimator at every fit: they change ``forward`` only, not training.
         self.average_shifts = False
+        self.block_features = False
         self.n_linear = 0 if linear is None else n_components if n_linear is None else n_linear
         self.linear_encoder = None
         if linear == "conditional":
@@ -100,14 +101,28 @@ class SimMIMNetwork(nn.Module):
     def standardize(self, x):
         return (x - self.center) / self.scale
 
-    def encode_standardized(self, xs, hide=None):
-        """Representation of standardised rows; NaN entries and ``hide`` tokens are hidden."""
+    def encode_standardized(self, xs, hide=None, block_maxima=False):
+        """Representation of standardised rows; NaN entries and ``hide`` tokens are hidden.
+
+        With ``block_maxima``, the encoder's maxima of every block
+        (``TokenGridEncoder.pooled_and_block_maxima``) follow the representation's columns.
+        """
         tokens = self.patcher.to_tokens(xs)
         missing_entries = torch.isnan(tokens)
         missing = missing_entries.all(dim=-1)
         hidden = missing if hide is None else missing | hide
         tokens = tokens.masked_fill(missing_entries | hidden.unsqueeze(-1), 0.0)
-        z = self.projection(self.encoder(tokens, hidden, missing))
+        if block_maxima:
+            pooled, maxima = self.encoder.pooled_and_block_maxima(tokens, hidden, missing)
+            z = self.linear_representation(tokens, missing_entries, hidden, pooled)
+            return torch.cat([z, maxima], dim=1)
+        pooled = self.encoder(tokens, hidden, missing)
+        return self.linear_representation(tokens, missing_entries, hidden, pooled)
+
+    def linear_representation(self, tokens, missing_entries, hidden, pooled):
+        """The projection of the encoder's ``pooled`` features plus the linear path of the
+        visible values of ``tokens`` (see the class docstring)."""
+        z = self.projection(pooled)
         if self.linear is None:
             return z
         visible = self.patcher.from_tokens(tokens)
@@ -133,15 +148,16 @@ class SimMIMNetwork(nn.Module):
         return self.linear_decoder(z) + self.decoder(z)
 
     def forward(self, x):
-        """Representation of raw rows (the ``transform`` path); with ``average_shifts``,
-        the weighted mean of the representations of each row and of its one-position shifts
+        """Representation of raw rows (the ``transform`` path), followed with
+        ``block_features`` by the encoder's maxima of every block; with ``average_shifts``,
+        the weighted mean of those of each row and of its one-position shifts
         (``one_step_shifts``)."""
         xs = self.standardize(x)
-        z = self.encode_standardized(xs)
+        z = self.encode_standardized(xs, block_maxima=self.block_features)
         if not self.average_shifts:
             return z
         # Each copy is encoded on its own: the peak memory stays that of one encoding.
-        shifted = [self.encode_standardized(rows)
+        shifted = [self.encode_standardized(rows, block_maxima=self.block_features)
                    for rows in one_step_shifts(xs, self.patcher.shape)]
         if not shifted:
             return z
