@@ -269,8 +269,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, n_components_) or \
-                (n_samples, n_components_ + hidden_width * depth_)
+        Z : ndarray of shape (n_samples, n_components) or \
+                (n_samples, n_components + hidden_width * depth)
             Representation, followed by the block features with ``block_features=True``,
             in the dtype of ``X`` (float32 or float64).
         """
