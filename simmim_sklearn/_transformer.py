@@ -28,7 +28,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     ----------
     n_components : int or "auto", default="auto"
         Width of the representation, which ``transform`` returns (followed by the block
-        features with ``block_features=True``) and ``inverse_transform`` decodes.
+        features, see ``block_features``) and ``inverse_transform`` decodes.
         ``"auto"`` is 16 for tabular
         rows, ``2 * hidden_width`` (256 by default: one per feature the encoder pools) for
         images, and ``8 + 2 * hidden_width`` (264 by default) for windows. On a
@@ -95,18 +95,19 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         which have no positions to shift): chosen on training splits, where it raised
         few-label digits accuracy and did not raise window accuracy
         (``benchmarks/tune_image_defaults.py``, ``benchmarks/tune_window_defaults.py``).
-    block_features : bool, default=False
+    block_features : bool or "auto", default="auto"
         Whether ``transform`` appends, after the ``n_components`` of the representation,
         the max over the tokens present of every encoder block's output, each normalised:
         ``hidden_width * depth`` more columns, the patterns each receptive field of the
         growing dilations finds, as random kernels at many dilations do in MiniRocket.
         Needs the ``"conv"`` or ``"transformer"`` encoder. Training is unchanged, and
         ``inverse_transform`` decodes the first ``n_components`` columns (the others are
-        functions of the same rows). On the training splits of 8 time-series sets it raised
-        window classification accuracy with both probes
-        (``benchmarks/tune_window_defaults.py``), while on the training parts of 4 series it
-        made Ridge forecasts from windows worse on 3 of them
-        (``benchmarks/tune_window_forecasting.py``): turn it on to classify windows.
+        functions of the same rows). ``"auto"`` is True for images and False for windows
+        and tabular rows. On training splits it raised few-label digits accuracy
+        (``benchmarks/tune_image_defaults.py``) and window classification accuracy with
+        both probes (``benchmarks/tune_window_defaults.py``), but on the training parts of
+        4 series it made Ridge forecasts from windows worse on 3 of them
+        (``benchmarks/tune_window_forecasting.py``): set it to classify windows.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs. ``"auto"`` trains for about 2,000 optimisation steps
         (between 5 and 500 epochs), so the cost follows the amount of data; for ``"conv"``
@@ -177,6 +178,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     average_shifts_ : bool
         Whether ``transform`` averages over shifts (``average_shifts`` with ``"auto"``
         resolved).
+    block_features_ : bool
+        Whether ``transform`` appends the encoder blocks' maxima (``block_features`` with
+        ``"auto"`` resolved).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -203,7 +207,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     _parameter_constraints: dict = {
         **BaseSimMIM._parameter_constraints,
         "average_shifts": ["boolean", StrOptions({"auto"})],
-        "block_features": ["boolean"],
+        "block_features": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -221,7 +225,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         visible_loss_weight=0.5,
         consistency_weight="auto",
         average_shifts="auto",
-        block_features=False,
+        block_features="auto",
         max_iter="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -239,8 +243,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         store_parameters(self, locals())
 
     def _configure_transform(self, network):
-        """Set ``average_shifts`` (``"auto"`` resolved for the fitted layout and recorded as
-        ``average_shifts_``) and ``block_features`` on ``network``."""
+        """Resolve ``average_shifts`` and ``block_features`` (``"auto"``) for the fitted
+        layout, record them as ``average_shifts_`` and ``block_features_`` and set them on
+        ``network``."""
         shape = network.patcher.shape
         if self.average_shifts == "auto":
             average_shifts = len(shape) == 3
@@ -251,13 +256,18 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
             )
         else:
             average_shifts = bool(self.average_shifts)
-        if self.block_features and self.encoder_ not in TOKEN_ENCODERS:
+        per_token = self.encoder_ in TOKEN_ENCODERS
+        if self.block_features == "auto":
+            block_features = per_token and len(shape) == 3
+        elif self.block_features and not per_token:
             raise ValueError(
                 "block_features=True needs the 'conv' or 'transformer' encoder: the "
                 f"'{self.encoder_}' encoder keeps no tokens to take the max over."
             )
+        else:
+            block_features = bool(self.block_features)
         self.average_shifts_ = network.average_shifts = average_shifts
-        network.block_features = self.block_features
+        self.block_features_ = network.block_features = block_features
 
     def transform(self, X):
         """Return the learned representation of ``X``.
@@ -271,8 +281,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         -------
         Z : ndarray of shape (n_samples, n_components) or \
                 (n_samples, n_components + hidden_width * depth)
-            Representation, followed by the block features with ``block_features=True``,
-            in the dtype of ``X`` (float32 or float64).
+            Representation, followed by the block features when ``block_features_`` is
+            True, in the dtype of ``X`` (float32 or float64).
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
@@ -297,7 +307,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Z = check_array(X, dtype=[np.float64, np.float32])
         if Z.shape[1] != self._n_features_out:
             block_features = (f" plus {self._n_features_out - self.n_components_} block "
-                              "features" if self.module_.block_features else "")
+                              "features" if self.block_features_ else "")
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
                 f"{self._n_features_out} features as input (n_components="
@@ -392,7 +402,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
 
     @property
     def _n_features_out(self):
-        if not self.module_.block_features:
+        if not self.block_features_:
             return self.n_components_
         return self.n_components_ + self.hidden_width * self.depth_
 

@@ -20,7 +20,10 @@ def test_shapes_for_windows_and_images(encoder, input_shape, patch_size):
         encoder=encoder, input_shape=input_shape, patch_size=patch_size, **TINY
     ).fit(X)
     Z = model.transform(X)
-    assert Z.shape == (12, 3) and np.isfinite(Z).all()
+    # Images append every block's maxima to the representation (block_features="auto").
+    image_blocks = len(input_shape) == 3 and encoder != "mlp"
+    assert Z.shape == (12, 3 + image_blocks * TINY["hidden_width"] * TINY["depth"])
+    assert np.isfinite(Z).all()
     assert model.inverse_transform(Z).shape == X.shape
     assert model.encoder_ == encoder
     assert model.input_shape_ == input_shape
@@ -117,7 +120,8 @@ def test_auto_components_depend_on_the_layout():
     imputer = SimMIMImputer(input_shape=(1, 24), **fit).fit(X)
     assert (tabular.n_components_, imputer.n_components_) == (16, 16)
     assert image.n_components_ == 2 * TINY["hidden_width"]
-    assert image.transform(X).shape == (12, 2 * TINY["hidden_width"])
+    block_features = TINY["hidden_width"] * image.depth_
+    assert image.transform(X).shape == (12, 2 * TINY["hidden_width"] + block_features)
     assert tabular.module_.linear_encoder.out_features == 16
     assert window.n_components_ == 8 + 2 * TINY["hidden_width"]
     assert window.transform(X).shape == (12, 8 + 2 * TINY["hidden_width"])
@@ -304,7 +308,7 @@ def test_block_features_can_be_switched_by_refitting_with_warm_start():
                               **TINY).fit(X)
     assert model.transform(X).shape[1] > model.n_components_
     model.set_params(block_features=False).fit(X)
-    assert not model.module_.block_features
+    assert not model.block_features_ and not model.module_.block_features
     assert model.transform(X).shape[1] == model.n_components_
 
 
@@ -355,6 +359,18 @@ def test_inverse_transform_decodes_the_representation_and_ignores_block_features
         model.inverse_transform(Z[:, :3])
 
 
+@pytest.mark.parametrize("input_shape, encoder, appends", [
+    (None, "auto", False), ((1, 24), "auto", False), ((1, 4, 6), "auto", True),
+    ((1, 4, 6), "transformer", True), ((1, 4, 6), "mlp", False)])
+def test_auto_block_features_are_on_for_images_with_a_token_encoder(input_shape, encoder,
+                                                                    appends):
+    X = np.random.RandomState(0).normal(size=(12, 24))
+    model = SimMIMTransformer(input_shape=input_shape, encoder=encoder, **TINY).fit(X)
+    assert model.block_features_ is appends
+    assert model.module_.block_features is appends
+    assert model.transform(X).shape[1] == 3 + appends * TINY["hidden_width"] * TINY["depth"]
+
+
 @pytest.mark.parametrize("input_shape, encoder", [(None, "auto"), ((1, 24), "mlp")])
 def test_block_features_with_the_mlp_encoder_is_an_error_that_leaves_the_model_unfitted(
         input_shape, encoder):
@@ -363,7 +379,7 @@ def test_block_features_with_the_mlp_encoder_is_an_error_that_leaves_the_model_u
                               **TINY)
     with pytest.raises(ValueError, match="block_features=True needs the 'conv' or"):
         model.fit(X)
-    assert not hasattr(model, "module_") and not hasattr(model, "n_components_")
+    assert not hasattr(model, "module_") and not hasattr(model, "block_features_")
 
 
 def test_block_features_on_images_average_over_shifts_too():
