@@ -73,10 +73,7 @@ class QuarterPooledConv(_encoders.ConvEncoder):
         self.out_features = 8 * width
 
     def forward(self, tokens, hidden, missing):
-        present = (~missing).unsqueeze(-1).to(tokens.dtype)
-        h = self.embedding(tokens, hidden) * present
-        for block in self.blocks:
-            h = block(h, present, self.grid)
+        *_, h = self.hidden_states(tokens, hidden, missing)
         x = self.norm(h).transpose(1, 2).reshape(len(h), -1, *self.grid)
         quarter = (self.grid[0] // 2, self.grid[1] // 2)
         return torch.cat([nn.functional.avg_pool2d(x, quarter).flatten(1),
@@ -92,14 +89,10 @@ class EveryBlockConv(_encoders.ConvEncoder):
         self.out_features = 2 * width * max(depth, 1)
 
     def forward(self, tokens, hidden, missing):
-        present = (~missing).unsqueeze(-1).to(tokens.dtype)
-        h = self.embedding(tokens, hidden) * present
-        pooled = []
-        for i, block in enumerate(self.blocks):
-            h = block(h, present, self.grid)
-            norm = self.block_norms[i] if i < len(self.blocks) - 1 else self.norm
-            pooled.append(_encoders.pool_present(norm(h), missing))
-        return torch.cat(pooled, dim=1)
+        _, *outputs = self.hidden_states(tokens, hidden, missing)
+        norms = [*self.block_norms, self.norm]
+        return torch.cat([_encoders.pool_present(norm(h), missing)
+                          for norm, h in zip(norms, outputs)], dim=1)
 
 
 def shifted_rows(xs, max_shift, generator):

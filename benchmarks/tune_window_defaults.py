@@ -98,14 +98,9 @@ class BlockPooledConvEncoder(_encoders.ConvEncoder):
         self.out_features = 2 * width * depth
 
     def forward(self, tokens, hidden, missing):
-        grid = (tokens.shape[1],)
-        present = (~missing).unsqueeze(-1).to(tokens.dtype)
-        h = self.embedding(tokens, hidden) * present
-        pooled = []
-        for block, norm in zip(self.blocks, self.block_norms):
-            h = block(h, present, grid)
-            pooled.append(_encoders.pool_present(norm(h), missing))
-        return torch.cat(pooled, dim=1)
+        _, *outputs = self.hidden_states(tokens, hidden, missing)
+        return torch.cat([_encoders.pool_present(norm(h), missing)
+                          for norm, h in zip(self.block_norms, outputs)], dim=1)
 
 
 class StdPooledConvEncoder(_encoders.ConvEncoder):
@@ -116,12 +111,9 @@ class StdPooledConvEncoder(_encoders.ConvEncoder):
         self.out_features = 3 * width
 
     def forward(self, tokens, hidden, missing):
-        grid = (tokens.shape[1],)
-        present = (~missing).unsqueeze(-1).to(tokens.dtype)
-        h = self.embedding(tokens, hidden) * present
-        for block in self.blocks:
-            h = block(h, present, grid)
+        *_, h = self.hidden_states(tokens, hidden, missing)
         h = self.norm(h)
+        present = (~missing).unsqueeze(-1).to(tokens.dtype)
         count = present.sum(dim=1).clamp(min=1)
         mean = (h * present).sum(dim=1) / count
         std = ((((h - mean.unsqueeze(1)) * present) ** 2).sum(dim=1) / count).sqrt()

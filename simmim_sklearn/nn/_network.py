@@ -114,22 +114,21 @@ class SimMIMNetwork(nn.Module):
         tokens = tokens.masked_fill(missing_entries | hidden.unsqueeze(-1), 0.0)
         if block_maxima:
             pooled, maxima = self.encoder.pooled_and_block_maxima(tokens, hidden, missing)
-            z = self.linear_representation(tokens, missing_entries, hidden, pooled)
-            return torch.cat([z, maxima], dim=1)
-        pooled = self.encoder(tokens, hidden, missing)
-        return self.linear_representation(tokens, missing_entries, hidden, pooled)
+        else:
+            pooled, maxima = self.encoder(tokens, hidden, missing), None
+        z = self.projection(pooled) + self.linear_path(tokens, missing_entries, hidden)
+        return z if maxima is None else torch.cat([z, maxima], dim=1)
 
-    def linear_representation(self, tokens, missing_entries, hidden, pooled):
-        """The projection of the encoder's ``pooled`` features plus the linear path of the
-        visible values of ``tokens`` (see the class docstring)."""
-        z = self.projection(pooled)
+    def linear_path(self, tokens, missing_entries, hidden):
+        """The representation's linear part, from the visible values of ``tokens`` (see the
+        class docstring); 0 without one."""
         if self.linear is None:
-            return z
+            return 0.0
         visible = self.patcher.from_tokens(tokens)
         if self.linear == "conditional":
             seen = ~self.patcher.from_tokens(missing_entries | hidden.unsqueeze(-1))
-            return z + self.factor_posterior(visible, seen)
-        return z + F.pad(self.linear_encoder(visible), (0, self.n_components - self.n_linear))
+            return self.factor_posterior(visible, seen)
+        return F.pad(self.linear_encoder(visible), (0, self.n_components - self.n_linear))
 
     def factor_posterior(self, visible, seen):
         """Posterior mean of the factors given the ``seen`` entries of ``visible`` rows."""
