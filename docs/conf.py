@@ -97,7 +97,7 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
-html_sidebars = {"index": [], "user_guide": []}
+html_sidebars = {"index": [], "user_guide": [], "defaults": []}
 
 
 def _benchmark_tables(app, docname, source):
