@@ -28,6 +28,9 @@ AUTO_STEPS = 2000
 AUTO_MIN_EPOCHS = 5
 AUTO_MAX_EPOCHS = 500
 AUTO_BATCH_SIZE = 256
+# batch_size="auto" with the self-supervised terms on (nn._objectives): at least this many rows,
+# and more on large sets (see _resolve_batch_size).
+SELF_SUPERVISED_MIN_BATCH = 16
 # Encoders over patch tokens ("conv", "transformer") cost in proportion to the tokens they see
 # and the blocks they pass through: "auto" also caps their steps so that
 # steps x batch rows x tokens x blocks stays within this budget.
@@ -39,9 +42,9 @@ CONV_IMAGE_TOKEN_COST = 2.5
 # PCA that initialises the linear maps looks at no more rows than this.
 PCA_INIT_MAX_ROWS = 20_000
 # n_components="auto": this many components for tabular rows and imputation. Images get as
-# many as the encoder pools (benchmarks/tune_image_defaults.py); windows (scaled per channel)
-# get WINDOW_LINEAR_COMPONENTS with a PCA-started linear path and as many more as the encoder
-# pools: chosen by train-split CV over 8 sets (benchmarks/tune_window_defaults.py).
+# many as the encoder pools; windows (scaled per channel) get WINDOW_LINEAR_COMPONENTS with a
+# PCA-started linear path, followed in transform by the encoder blocks' maxima: chosen by
+# train-split CV (docs/defaults.md).
 AUTO_COMPONENTS = 16
 WINDOW_LINEAR_COMPONENTS = 8
 # depth="auto": 2 residual blocks, except for "conv" on windows, which gets one block per
@@ -49,7 +52,7 @@ WINDOW_LINEAR_COMPONENTS = 8
 AUTO_DEPTH = 2
 WINDOW_MAX_DEPTH = 6
 # consistency_weight="auto": this weight on images, none on tabular rows and windows
-# (benchmarks/tune_image_defaults.py, benchmarks/tune_window_defaults.py).
+# (docs/defaults.md).
 IMAGE_CONSISTENCY_WEIGHT = 1.0
 # Rows per block in transform, inverse_transform and score: bounds their extra memory.
 INFERENCE_BATCH_SIZE = 4096
@@ -213,7 +216,8 @@ class BaseSimMIM(BaseEstimator):
         depth = self._resolve_depth(encoder, window, token_grid(shape, patch))
         n_components, n_linear = self._component_split(
             window=window and linear == "pca", image=image and linear is None,
-            pooled_features=ENCODERS[encoder].features_per_width * self.hidden_width,
+            encoded_features=(2 if encoder in TOKEN_ENCODERS else 1) * self.hidden_width,
+            block_maxima=encoder in TOKEN_ENCODERS,
         )
         seed = int(rng.randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):
@@ -239,25 +243,28 @@ class BaseSimMIM(BaseEstimator):
             return AUTO_DEPTH
         return min(WINDOW_MAX_DEPTH, max(AUTO_DEPTH, len(conv_dilations(grid))))
 
-    def _component_split(self, window, image, pooled_features):
+    def _component_split(self, window, image, encoded_features, block_maxima):
         """Width of the representation and how many of its components have a linear path.
 
         ``window``: a window with a PCA-started linear path; ``image``: an image whose
-        representation is the encoder's alone; ``pooled_features``: how many features the
-        encoder pools. Windows keep at most ``WINDOW_LINEAR_COMPONENTS`` linear components:
-        enough for ``inverse_transform(transform(X))`` to stay close to ``X``, while PCA of a
-        window keeps little of the local patterns, and their shifts, that the encoder pools.
-        With ``"auto"``, the projection of the pooled features is as wide as they are, so
-        that it keeps all of them, on windows (past the linear components) and on images.
+        representation is the encoder's alone; ``encoded_features``: how many features the
+        encoder pools; ``block_maxima``: whether ``transform`` appends every encoder
+        block's maxima. Windows keep at most ``WINDOW_LINEAR_COMPONENTS`` linear
+        components: enough for ``inverse_transform(transform(X))`` to stay close to ``X``;
+        with ``"auto"`` and block maxima they have no others, as those maxima hold the local
+        patterns, wherever they occur, that PCA of a window misses; without them the pooled
+        features are projected to as many components. On images ``"auto"`` projects the
+        pooled features to as many components.
         """
         if self.n_components != "auto":
             n_linear = (min(self.n_components, WINDOW_LINEAR_COMPONENTS) if window
                         else self.n_components)
             return self.n_components, n_linear
         if window:
-            return WINDOW_LINEAR_COMPONENTS + pooled_features, WINDOW_LINEAR_COMPONENTS
+            extra = 0 if block_maxima else encoded_features
+            return WINDOW_LINEAR_COMPONENTS + extra, WINDOW_LINEAR_COMPONENTS
         if image:
-            return pooled_features, pooled_features
+            return encoded_features, encoded_features
         return AUTO_COMPONENTS, AUTO_COMPONENTS
 
     def _split_validation(self, n_rows, rng, incremental):
@@ -275,8 +282,8 @@ class BaseSimMIM(BaseEstimator):
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
     def _training_config(self, n_rows, incremental, grid, n_blocks):
-        batch_size = min(AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size,
-                         n_rows)
+        weights = self._self_supervised_weights(grid)
+        batch_size = min(self._resolve_batch_size(n_rows, any(weights.values())), n_rows)
         if incremental:
             n_epochs = 1
         elif self.max_iter == "auto":
@@ -295,7 +302,8 @@ class BaseSimMIM(BaseEstimator):
             mask_ratio=self.mask_ratio, unmasked_fraction=self.unmasked_fraction,
             loss=self.loss,
             visible_loss_weight=self.visible_loss_weight,
-            consistency_weight=self._resolve_consistency_weight(grid), batch_size=batch_size,
+            consistency_weight=self._resolve_consistency_weight(grid),
+            **weights, batch_size=batch_size,
             learning_rate=self.learning_rate_init, weight_decay=self.weight_decay,
             n_epochs=n_epochs, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
             verbose=self.verbose, precision=self.precision, schedule=not incremental,
@@ -304,6 +312,22 @@ class BaseSimMIM(BaseEstimator):
     def _configure_transform(self, network):
         """Set the options of ``network`` that change ``transform`` only (see
         ``SimMIMNetwork.forward``); only ``SimMIMTransformer`` offers any."""
+
+    def _resolve_batch_size(self, n_rows, self_supervised):
+        """``batch_size`` with ``"auto"`` resolved: up to ``AUTO_BATCH_SIZE`` rows, and with
+        the self-supervised terms about a 64th of the rows, at least
+        ``SELF_SUPERVISED_MIN_BATCH``: on small sets, many small steps let those terms see
+        each row in many crops and masks, where few whole-set steps would not."""
+        if self.batch_size != "auto":
+            return self.batch_size
+        if not self_supervised:
+            return AUTO_BATCH_SIZE
+        return min(AUTO_BATCH_SIZE, max(SELF_SUPERVISED_MIN_BATCH, n_rows // 64))
+
+    def _self_supervised_weights(self, grid):
+        """``latent_weight`` and ``view_weight`` of the training (``nn._objectives``), resolved
+        for the token ``grid``; only ``SimMIMTransformer`` trains with those terms."""
+        return {"latent_weight": 0.0, "view_weight": 0.0}
 
     def _resolve_consistency_weight(self, grid):
         """``consistency_weight`` with ``"auto"`` resolved for the token ``grid`` (2-D on

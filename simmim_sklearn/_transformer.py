@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import TOKEN_ENCODERS, BaseSimMIM, store_parameters
@@ -27,17 +27,17 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     Parameters
     ----------
     n_components : int or "auto", default="auto"
-        Width of the representation, which ``transform`` returns (followed by the block
-        features, see ``block_features``) and ``inverse_transform`` decodes.
-        ``"auto"`` is 16 for tabular
-        rows, ``2 * hidden_width`` (256 by default: one per feature the encoder pools) for
-        images, and ``8 + 2 * hidden_width`` (264 by default) for windows. On a
-        window, at most the first 8 components are a linear map of the values (started at
-        PCA) corrected by the encoder, which keeps ``inverse_transform(transform(X))`` close
-        to ``X``; the others project the encoder's pooled features alone (as many as it
-        pools), which hold the local patterns, wherever they occur, that a linear map of
-        the values misses (chosen by cross-validation on training splits, see
-        ``benchmarks/tune_window_defaults.py``).
+        Width of the representation, which ``inverse_transform`` decodes. With the
+        ``"conv"`` and ``"transformer"`` encoders, ``transform`` follows it with the max over
+        the row of every encoder block's output (``hidden_width * depth_`` more columns:
+        the patterns that each block's receptive field finds, wherever they occur).
+        ``"auto"`` is 16 for tabular rows, ``2 * hidden_width`` (256 by default: one per
+        feature the encoder pools) for images, and 8 for windows: at most the first 8
+        components of a window are a linear map of its values (started at PCA) corrected by
+        the encoder, which keeps ``inverse_transform(transform(X))`` close to ``X``, while
+        the block maxima that follow hold what a linear map misses (``8 + 2 * hidden_width``
+        with the ``"mlp"`` encoder, which has no blocks to take maxima of). Chosen by
+        cross-validation on training splits (docs: How the defaults were chosen).
     hidden_width : int, default=128
         Width of the encoder's hidden layers and of the decoder.
     depth : int or "auto", default="auto"
@@ -80,10 +80,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         tokens hidden is pulled towards that of the same row whole (held fixed as the
         target, both layer-normalised), so that what a part of the row shows predicts the
         representation ``transform`` gives the whole. ``"auto"`` is 1 for images and 0 for
-        tabular rows and windows: chosen on training splits, where it raised few-label
-        digits accuracy and lowered window accuracy (``benchmarks/tune_image_defaults.py``,
-        ``benchmarks/tune_window_defaults.py``). Each step then also encodes its masked rows
-        whole, one more forward pass without gradients.
+        tabular rows and windows (whose encoder ``latent_weight`` trains): chosen on training splits, where it raised few-label digits accuracy and
+        lowered window accuracy. Each step then also encodes its masked rows whole, one
+        more forward pass without gradients.
     average_shifts : bool or "auto", default="auto"
         Whether ``transform`` returns, for each row, half its own representation plus half
         the mean representation of its copies shifted by one position (pixel or time step)
@@ -93,21 +92,25 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         and ``inverse_transform`` decodes the averaged representation, so its images come
         out smoother. ``"auto"`` is True for images and False for windows (and tabular rows,
         which have no positions to shift): chosen on training splits, where it raised
-        few-label digits accuracy and did not raise window accuracy
-        (``benchmarks/tune_image_defaults.py``, ``benchmarks/tune_window_defaults.py``).
-    block_features : bool or "auto", default="auto"
-        Whether ``transform`` appends, after the ``n_components`` of the representation,
-        the max over the tokens present of every encoder block's output, each normalised:
-        ``hidden_width * depth`` more columns, the patterns each receptive field of the
-        growing dilations finds, as random kernels at many dilations do in MiniRocket.
-        Needs the ``"conv"`` or ``"transformer"`` encoder. Training is unchanged, and
-        ``inverse_transform`` decodes the first ``n_components`` columns (the others are
-        functions of the same rows). ``"auto"`` is True for images and False for windows
-        and tabular rows. On training splits it raised few-label digits accuracy
-        (``benchmarks/tune_image_defaults.py``) and window classification accuracy with
-        both probes (``benchmarks/tune_window_defaults.py``), but on the training parts of
-        4 series it made Ridge forecasts from windows worse on 3 of them
-        (``benchmarks/tune_window_forecasting.py``): set it to classify windows.
+        few-label digits accuracy and did not raise window accuracy.
+    latent_weight : float or "auto", default="auto"
+        Weight of the latent term added to the loss: for each hidden token, a light head
+        predicts from the encoder's output what a teacher (a copy of the encoder that
+        follows it as an exponential moving average) computes at that token from the whole
+        row, as data2vec does. ``"auto"`` is 1 for windows with the ``"conv"`` or
+        ``"transformer"`` encoder and 0 otherwise (images train with ``consistency_weight``
+        instead, which scored higher there; the MLP keeps no tokens). Where this or
+        ``view_weight`` is positive, these terms alone train the encoder, the reconstruction
+        trains what decodes its features (so ``inverse_transform`` stays faithful), and
+        ``batch_size="auto"`` takes smaller batches. Set it to 0 to train windows with the
+        reconstruction loss alone.
+    view_weight : float, default=0.0
+        Weight of the view term added to the loss, for the ``"conv"`` and ``"transformer"``
+        encoders: each row with tokens hidden and a random crop of it, with other tokens
+        hidden, must encode alike and unlike the other rows of the batch (InfoNCE, as in
+        TS2Vec and SimCLR). Off by default: on the training splits of 8 window sets it
+        added nothing to the latent term's accuracy and about doubled the fit time. Try 1
+        where rows are many and crops of a row keep its class.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs. ``"auto"`` trains for about 2,000 optimisation steps
         (between 5 and 500 epochs), so the cost follows the amount of data; for ``"conv"``
@@ -115,7 +118,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         tokens per row stays under 2 million (an image token counts 2.5 times for
         ``"conv"``, whose 3 x 3 kernel costs more than a window's 3 taps).
     batch_size : int or "auto", default="auto"
-        Rows per optimisation step; ``"auto"`` is ``min(256, n_samples)``.
+        Rows per optimisation step; ``"auto"`` is ``min(256, n_samples)``, and with the
+        latent or view term on, about ``n_samples / 64`` rows, between 16 and 256: many
+        small steps show each row in many masks and crops.
     learning_rate_init : float, default=1e-3
         Peak learning rate of AdamW, reached after a warm-up and followed by cosine decay.
     weight_decay : float, default=0.05
@@ -151,7 +156,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Number of epochs run.
     loss_curve_ : list of float
         Training loss of each epoch: the weighted reconstruction error, plus the
-        consistency term where ``consistency_weight`` is not 0.
+        consistency, latent and view terms where their weights are not 0.
     best_loss_ : float
         Lowest training loss reached.
     validation_scores_ : list of float
@@ -178,9 +183,6 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     average_shifts_ : bool
         Whether ``transform`` averages over shifts (``average_shifts`` with ``"auto"``
         resolved).
-    block_features_ : bool
-        Whether ``transform`` appends the encoder blocks' maxima (``block_features`` with
-        ``"auto"`` resolved).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -207,7 +209,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     _parameter_constraints: dict = {
         **BaseSimMIM._parameter_constraints,
         "average_shifts": ["boolean", StrOptions({"auto"})],
-        "block_features": ["boolean", StrOptions({"auto"})],
+        "latent_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "view_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -225,7 +228,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         visible_loss_weight=0.5,
         consistency_weight="auto",
         average_shifts="auto",
-        block_features="auto",
+        latent_weight="auto",
+        view_weight=0.0,
         max_iter="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -243,9 +247,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         store_parameters(self, locals())
 
     def _configure_transform(self, network):
-        """Resolve ``average_shifts`` and ``block_features`` (``"auto"``) for the fitted
-        layout, record them as ``average_shifts_`` and ``block_features_`` and set them on
-        ``network``."""
+        """Resolve ``average_shifts`` (``"auto"``) for the fitted layout, record it as
+        ``average_shifts_`` and set it on ``network``."""
         shape = network.patcher.shape
         if self.average_shifts == "auto":
             average_shifts = len(shape) == 3
@@ -256,18 +259,16 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
             )
         else:
             average_shifts = bool(self.average_shifts)
-        per_token = self.encoder_ in TOKEN_ENCODERS
-        if self.block_features == "auto":
-            block_features = per_token and len(shape) == 3
-        elif self.block_features and not per_token:
-            raise ValueError(
-                "block_features=True needs the 'conv' or 'transformer' encoder: the "
-                f"'{self.encoder_}' encoder keeps no tokens to take the max over."
-            )
-        else:
-            block_features = bool(self.block_features)
         self.average_shifts_ = network.average_shifts = average_shifts
-        self.block_features_ = network.block_features = block_features
+
+    def _self_supervised_weights(self, grid):
+        """``latent_weight`` with ``"auto"`` resolved (on for windows: a 1-D token ``grid``
+        with ``input_shape`` given, and an encoder over tokens) and ``view_weight``."""
+        latent_weight = self.latent_weight
+        if latent_weight == "auto":
+            latent_weight = self.input_shape is not None and len(grid) == 1 and (
+                self.encoder_ in TOKEN_ENCODERS)
+        return {"latent_weight": float(latent_weight), "view_weight": float(self.view_weight)}
 
     def transform(self, X):
         """Return the learned representation of ``X``.
@@ -281,8 +282,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         -------
         Z : ndarray of shape (n_samples, n_components) or \
                 (n_samples, n_components + hidden_width * depth)
-            Representation, followed by the block features when ``block_features_`` is
-            True, in the dtype of ``X`` (float32 or float64).
+            Representation, followed for the ``"conv"`` and ``"transformer"`` encoders by
+            the maxima of every encoder block, in the dtype of ``X`` (float32 or float64).
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
@@ -295,8 +296,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features_out)
-            Representations, as returned by ``transform``; block features, when there are
-            any, are ignored.
+            Representations, as returned by ``transform``; the block maxima that follow the
+            ``n_components`` columns, where there are any, are ignored.
 
         Returns
         -------
@@ -306,14 +307,14 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32])
         if Z.shape[1] != self._n_features_out:
-            block_features = (f" plus {self._n_features_out - self.n_components_} block "
-                              "features" if self.block_features_ else "")
+            maxima = self._n_features_out - self.n_components_
+            block_maxima = f" plus {maxima} block maxima" if maxima else ""
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
                 f"{self._n_features_out} features as input (n_components="
-                f"{self.n_components_}{block_features})."
+                f"{self.n_components_}{block_maxima})."
             )
-        # The block features are functions of the same rows: the representation decodes alone.
+        # The block maxima are functions of the same rows: the representation decodes alone.
         return self._map_rows("decode", Z[:, :self.n_components_], self.n_features_in_)
 
     def reconstruct(self, X, mask_ratio=None, random_state=None):
@@ -402,9 +403,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
 
     @property
     def _n_features_out(self):
-        if not self.block_features_:
+        if self.encoder_ not in TOKEN_ENCODERS:
             return self.n_components_
-        return self.n_components_ + self.hidden_width * self.depth_
+        return self.n_components_ + self.hidden_width * max(1, self.depth_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

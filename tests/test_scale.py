@@ -166,18 +166,14 @@ def test_a_model_set_to_cuda_unpickles_and_transforms_on_the_cpu(digits):
 
 @pytest.mark.parametrize("input_shape", [None, (1, 8, 8), (1, 64)])
 def test_onnx_export_matches_transform(digits, tmp_path, input_shape):
-    """Tabular rows; images, whose transform averages over shifts and appends every block's
-    maxima; windows with the block maxima set."""
+    """Tabular rows; images, whose transform averages over shifts; windows."""
     onnxruntime = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     X = digits.astype(np.float32)
     X[0, 10] = np.nan
     image = input_shape is not None and len(input_shape) == 3
-    window = input_shape is not None and not image
-    model = SimMIMTransformer(input_shape=input_shape, block_features=window or "auto",
-                              **TINY).fit(X)
+    model = SimMIMTransformer(input_shape=input_shape, **TINY).fit(X)
     assert model.average_shifts_ == image
-    assert model.block_features_ == (image or window)
     path = model.export_onnx(tmp_path / "model.onnx")
     session = onnxruntime.InferenceSession(str(path))
     np.testing.assert_allclose(session.run(None, {"X": X})[0], model.transform(X), atol=1e-5)

@@ -20,9 +20,9 @@ def test_shapes_for_windows_and_images(encoder, input_shape, patch_size):
         encoder=encoder, input_shape=input_shape, patch_size=patch_size, **TINY
     ).fit(X)
     Z = model.transform(X)
-    # Images append every block's maxima to the representation (block_features="auto").
-    image_blocks = len(input_shape) == 3 and encoder != "mlp"
-    assert Z.shape == (12, 3 + image_blocks * TINY["hidden_width"] * TINY["depth"])
+    # Encoders over tokens append every block's maxima to the representation.
+    block_maxima = encoder != "mlp"
+    assert Z.shape == (12, 3 + block_maxima * TINY["hidden_width"] * TINY["depth"])
     assert np.isfinite(Z).all()
     assert model.inverse_transform(Z).shape == X.shape
     assert model.encoder_ == encoder
@@ -110,8 +110,8 @@ def test_images_and_windows_are_scaled_per_channel_and_tabular_rows_per_feature(
 
 def test_auto_components_depend_on_the_layout():
     """Images get one component per feature the encoder pools (mean and max of each of its
-    ``hidden_width`` channels), windows 8 with the linear path plus as many; tabular rows and
-    the imputer 16."""
+    ``hidden_width`` channels), windows the 8 with the linear path; every block's maxima
+    follow them in ``transform``. Tabular rows and the imputer get 16."""
     X = np.random.RandomState(0).normal(size=(12, 24))
     fit = dict(TINY, n_components="auto", max_iter=1)
     tabular = SimMIMTransformer(**fit).fit(X)
@@ -119,15 +119,15 @@ def test_auto_components_depend_on_the_layout():
     window = SimMIMTransformer(input_shape=(1, 24), **fit).fit(X)
     imputer = SimMIMImputer(input_shape=(1, 24), **fit).fit(X)
     assert (tabular.n_components_, imputer.n_components_) == (16, 16)
+    block_maxima = TINY["hidden_width"] * TINY["depth"]
     assert image.n_components_ == 2 * TINY["hidden_width"]
-    block_features = TINY["hidden_width"] * image.depth_
-    assert image.transform(X).shape == (12, 2 * TINY["hidden_width"] + block_features)
+    assert image.transform(X).shape == (12, 2 * TINY["hidden_width"] + block_maxima)
     assert tabular.module_.linear_encoder.out_features == 16
-    assert window.n_components_ == 8 + 2 * TINY["hidden_width"]
-    assert window.transform(X).shape == (12, 8 + 2 * TINY["hidden_width"])
+    assert window.n_components_ == 8
+    assert window.transform(X).shape == (12, 8 + block_maxima)
     assert window.module_.linear_encoder.out_features == 8
     wide = SimMIMTransformer(input_shape=(1, 24), **{**fit, "n_components": 20}).fit(X)
-    assert wide.transform(X).shape == (12, 20)
+    assert wide.transform(X).shape == (12, 20 + block_maxima)
     assert wide.module_.linear_encoder.out_features == 8
     narrow = SimMIMTransformer(input_shape=(1, 24), **{**fit, "n_components": 5}).fit(X)
     assert narrow.module_.linear_encoder.out_features == 5
@@ -141,7 +141,7 @@ def test_auto_window_representation_keeps_inverse_transform_close_to_identity():
     X = rng.uniform(0.5, 2, (200, 1)) * np.sin(2 * np.pi * t / 8 + rng.uniform(0, 7, (200, 1)))
     model = SimMIMTransformer(input_shape=(1, 32), hidden_width=16, max_iter=30, random_state=0)
     X_back = model.fit(X).inverse_transform(model.transform(X))
-    assert model.n_components_ == 8 + 2 * 16
+    assert model.n_components_ == 8
     assert np.mean((X_back - X) ** 2) < 0.01 * X.var()
 
 
@@ -302,16 +302,6 @@ def test_average_shifts_can_be_switched_by_refitting_with_warm_start():
     assert not model.average_shifts_ and not model.module_.average_shifts
 
 
-def test_block_features_can_be_switched_by_refitting_with_warm_start():
-    X = np.random.RandomState(0).normal(size=(12, 24))
-    model = SimMIMTransformer(input_shape=(1, 24), warm_start=True, block_features=True,
-                              **TINY).fit(X)
-    assert model.transform(X).shape[1] > model.n_components_
-    model.set_params(block_features=False).fit(X)
-    assert not model.block_features_ and not model.module_.block_features
-    assert model.transform(X).shape[1] == model.n_components_
-
-
 def test_average_shifts_leaves_rows_with_nothing_to_shift_as_they_are():
     X = np.random.RandomState(0).normal(size=(12, 24))
     params = dict(input_shape=(24, 1), **TINY)  # 24 channels of a single time step
@@ -327,29 +317,28 @@ def block_maxima_by_hand(model, X):
     with torch.no_grad():
         tokens = network.patcher.to_tokens(network.standardize(torch.as_tensor(X).float()))
         hidden = torch.zeros(tokens.shape[:2], dtype=torch.bool)
-        _, *outputs = network.encoder.hidden_states(tokens, hidden, hidden)
+        outputs = network.encoder.block_outputs(tokens, hidden, hidden)
         return np.hstack([torch.nn.functional.layer_norm(h, h.shape[-1:]).amax(dim=1).numpy()
                           for h in outputs])
 
 
 @pytest.mark.parametrize("encoder", ["conv", "transformer"])
-def test_block_features_follow_the_representation_and_change_transform_only(encoder):
+@pytest.mark.parametrize("input_shape", [(2, 30), (1, 6, 10)])
+def test_block_maxima_follow_the_representation(encoder, input_shape):
     X = np.random.RandomState(0).normal(size=(12, 60))
-    params = dict(input_shape=(2, 30), encoder=encoder, **TINY)
-    appended = SimMIMTransformer(block_features=True, **params).fit(X)
-    plain = SimMIMTransformer(block_features=False, **params).fit(X)
-    assert appended.loss_curve_ == plain.loss_curve_
-    Z = appended.transform(X)
+    # Patches that divide the axes: no padding, which the computation by hand leaves out.
+    params = dict(TINY, average_shifts=False, patch_size=2)
+    model = SimMIMTransformer(input_shape=input_shape, encoder=encoder, **params).fit(X)
+    Z = model.transform(X)
     assert Z.shape == (12, 3 + TINY["hidden_width"] * TINY["depth"])
-    np.testing.assert_allclose(Z[:, :3], plain.transform(X), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(Z[:, 3:], block_maxima_by_hand(appended, X), rtol=1e-4,
+    np.testing.assert_allclose(Z[:, 3:], block_maxima_by_hand(model, X), rtol=1e-4,
                                atol=1e-5)
-    assert len(appended.get_feature_names_out()) == Z.shape[1]
+    assert len(model.get_feature_names_out()) == Z.shape[1]
 
 
-def test_inverse_transform_decodes_the_representation_and_ignores_block_features():
+def test_inverse_transform_decodes_the_representation_and_ignores_block_maxima():
     X = np.random.RandomState(0).normal(size=(12, 60))
-    model = SimMIMTransformer(input_shape=(2, 30), block_features=True, **TINY).fit(X)
+    model = SimMIMTransformer(input_shape=(2, 30), **TINY).fit(X)
     Z = model.transform(X)
     moved = Z.copy()
     moved[:, 3:] += 1.0
@@ -359,45 +348,9 @@ def test_inverse_transform_decodes_the_representation_and_ignores_block_features
         model.inverse_transform(Z[:, :3])
 
 
-@pytest.mark.parametrize("input_shape, encoder, appends", [
-    (None, "auto", False), ((1, 24), "auto", False), ((1, 4, 6), "auto", True),
-    ((1, 4, 6), "transformer", True), ((1, 4, 6), "mlp", False)])
-def test_auto_block_features_are_on_for_images_with_a_token_encoder(input_shape, encoder,
-                                                                    appends):
-    X = np.random.RandomState(0).normal(size=(12, 24))
-    model = SimMIMTransformer(input_shape=input_shape, encoder=encoder, **TINY).fit(X)
-    assert model.block_features_ is appends
-    assert model.module_.block_features is appends
-    assert model.transform(X).shape[1] == 3 + appends * TINY["hidden_width"] * TINY["depth"]
-
-
-@pytest.mark.parametrize("input_shape, encoder", [(None, "auto"), ((1, 24), "mlp")])
-def test_block_features_with_the_mlp_encoder_is_an_error_that_leaves_the_model_unfitted(
-        input_shape, encoder):
-    X = np.random.RandomState(0).normal(size=(12, 24))
-    model = SimMIMTransformer(input_shape=input_shape, encoder=encoder, block_features=True,
-                              **TINY)
-    with pytest.raises(ValueError, match="block_features=True needs the 'conv' or"):
-        model.fit(X)
-    assert not hasattr(model, "module_") and not hasattr(model, "block_features_")
-
-
-def test_block_features_on_images_average_over_shifts_too():
-    X = np.random.RandomState(0).normal(size=(12, 24))
-    params = dict(input_shape=(1, 4, 6), block_features=True, **TINY)
-    averaged = SimMIMTransformer(average_shifts=True, **params).fit(X)
-    plain = SimMIMTransformer(average_shifts=False, **params).fit(X)
-    shifts = [plain.transform(shifted_by_numpy(X, (1, 4, 6), axis, step))
-              for axis in (1, 2) for step in (1, -1)]
-    expected = 0.5 * plain.transform(X) + 0.5 * np.mean(shifts, axis=0)
-    np.testing.assert_allclose(averaged.transform(X), expected, rtol=1e-5, atol=1e-5)
-
-
 @pytest.mark.parametrize("encoder", ["conv", "transformer"])
-def test_encoders_without_blocks_pool_their_embedded_tokens_and_have_no_block_features(encoder):
+def test_encoders_without_blocks_take_the_maxima_of_their_embedded_tokens(encoder):
     X = np.random.RandomState(0).normal(size=(12, 24))
     params = dict(TINY, depth=0, encoder=encoder, input_shape=(1, 24))
-    appended = SimMIMTransformer(block_features=True, **params).fit(X)
-    plain = SimMIMTransformer(**params).fit(X)
-    np.testing.assert_allclose(appended.transform(X), plain.transform(X), rtol=1e-6)
-    assert appended.transform(X).shape == (12, 3) and np.isfinite(plain.transform(X)).all()
+    Z = SimMIMTransformer(**params).fit(X).transform(X)
+    assert Z.shape == (12, 3 + TINY["hidden_width"]) and np.isfinite(Z).all()

@@ -4,8 +4,8 @@ Every encoder is built as ``Encoder(grid, token_dim, width, depth)`` (``grid``: 
 ``(T,)`` for tabular rows and windows, ``(rows, cols)`` for images), is called as
 ``forward(tokens, hidden, missing)`` with ``tokens`` of shape (B, T, token_dim), ``hidden`` the
 tokens to replace by the mask (missing ones included) and ``missing`` the tokens with no value at
-all (NaN padding), and returns (B, ``out_features``), ``out_features`` being
-``features_per_width * width``.
+all (NaN padding), and returns (B, ``out_features``): ``width`` features for the MLP, twice
+that for the encoders over tokens.
 """
 
 import math
@@ -39,8 +39,6 @@ class MLPEncoder(nn.Module):
     Missing tokens are part of ``hidden`` and need no other treatment.
     """
 
-    features_per_width = 1
-
     def __init__(self, grid, token_dim, width, depth):
         super().__init__()
         n_tokens = math.prod(grid)
@@ -49,7 +47,7 @@ class MLPEncoder(nn.Module):
         nn.init.normal_(self.mask_embedding.weight, std=0.02)
         self.blocks = nn.Sequential(*(ResidualMLPBlock(width) for _ in range(depth)))
         self.norm = nn.LayerNorm(width)
-        self.out_features = self.features_per_width * width
+        self.out_features = width
 
     def forward(self, tokens, hidden, missing=None):
         visible = tokens.masked_fill(hidden.unsqueeze(-1), 0.0).flatten(1)
@@ -108,30 +106,35 @@ def pool_present(h, missing):
 
 class TokenGridEncoder(nn.Module):
     """Base of the encoders that keep one feature vector per token through their blocks
-    (``"conv"``, ``"transformer"``): subclasses yield the embedded tokens and then each
-    block's output in ``hidden_states``; the encoding is the mean and max of the last one,
-    normalised, over the tokens present.
+    (``"conv"``, ``"transformer"``); subclasses give every block's output in
+    ``block_outputs``.
 
-    ``pooled_and_block_maxima`` also returns, from the same pass, the max over the tokens
-    present of every block's output, each normalised without learned scales: features at
-    every depth, so at every receptive field of the growing dilations (``width * depth``).
+    The encoding is the mean and max of the last block's output, normalised, over the tokens
+    present. ``block_maxima`` gives the max over the tokens present of every block's output,
+    each normalised without learned scales (``width`` per block, the embedded tokens standing
+    in for the blocks when there are none): the patterns each receptive field of the growing
+    dilations finds wherever they occur, as MiniRocket's random kernels at many dilations
+    do, here learnt.
     """
 
-    features_per_width = 2
+    def __init__(self, width, depth):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.out_features = 2 * width
+        self.n_block_features = width * max(1, depth)
 
     def forward(self, tokens, hidden, missing):
-        *_, h = self.hidden_states(tokens, hidden, missing)
-        return pool_present(self.norm(h), missing)
+        return self.pool(self.block_outputs(tokens, hidden, missing), missing)
 
-    def pooled_and_block_maxima(self, tokens, hidden, missing):
-        states = self.hidden_states(tokens, hidden, missing)
-        h = next(states)
-        maxima = []
-        for h in states:
-            maxima.append(max_present(F.layer_norm(h, h.shape[-1:]), missing))
-        pooled = pool_present(self.norm(h), missing)
-        # Without blocks (depth=0) there is no block feature: zero columns.
-        return pooled, torch.cat(maxima, dim=1) if maxima else pooled[:, :0]
+    def pool(self, outputs, missing):
+        """The encoding from ``block_outputs``' list of (B, T, W) outputs."""
+        return pool_present(self.norm(outputs[-1]), missing)
+
+    @staticmethod
+    def block_maxima(outputs, missing):
+        """Every block's maxima from ``block_outputs``' list of (B, T, W) outputs."""
+        return torch.cat([max_present(F.layer_norm(h, h.shape[-1:]), missing)
+                          for h in outputs], dim=1)
 
 
 class DilatedConvBlock(nn.Module):
@@ -158,14 +161,13 @@ class DilatedConvBlock(nn.Module):
 
 
 class ConvEncoder(TokenGridEncoder):
-    """Dilated residual convolutions over the token grid (1-D windows or 2-D images),
-    pooled by mean and max over the tokens that are present.
+    """Dilated residual convolutions over the token grid (1-D windows or 2-D images).
 
     Dilations double with depth (1, 2, 4, ...), wrapping before they outgrow the grid.
     """
 
     def __init__(self, grid, token_dim, width, depth):
-        super().__init__()
+        super().__init__(width, depth)
         self.grid = tuple(grid)
         self.embedding = TokenEmbedding(math.prod(grid), token_dim, width)
         dilations = conv_dilations(self.grid)
@@ -173,18 +175,17 @@ class ConvEncoder(TokenGridEncoder):
             DilatedConvBlock(width, len(self.grid), dilations[i % len(dilations)])
             for i in range(depth)
         )
-        self.norm = nn.LayerNorm(width)
-        self.out_features = self.features_per_width * width
 
-    def hidden_states(self, tokens, hidden, missing):
+    def block_outputs(self, tokens, hidden, missing):
         # A 1-D grid may be given cut short (fewer tokens); an image grid is fixed.
         grid = (tokens.shape[1],) if len(self.grid) == 1 else self.grid
         present = (~missing).unsqueeze(-1).to(tokens.dtype)
         h = self.embedding(tokens, hidden) * present
-        yield h
+        outputs = []
         for block in self.blocks:
             h = block(h, present, grid)
-            yield h
+            outputs.append(h)
+        return outputs or [h]
 
 
 class AttentionBlock(nn.Module):
@@ -203,28 +204,26 @@ class AttentionBlock(nn.Module):
 
 
 class TransformerEncoder(TokenGridEncoder):
-    """Pre-norm transformer over patch tokens with learned position embeddings, pooled by
-    mean and max over the tokens that are present.
+    """Pre-norm transformer over patch tokens with learned position embeddings.
 
     Uses 4 attention heads when ``width`` allows it (else 2, else 1).
     """
 
     def __init__(self, grid, token_dim, width, depth):
-        super().__init__()
+        super().__init__(width, depth)
         n_heads = next(n for n in (4, 2, 1) if width % n == 0)
         self.embedding = TokenEmbedding(math.prod(grid), token_dim, width)
         self.blocks = nn.ModuleList(AttentionBlock(width, n_heads) for _ in range(depth))
-        self.norm = nn.LayerNorm(width)
-        self.out_features = self.features_per_width * width
 
-    def hidden_states(self, tokens, hidden, missing):
+    def block_outputs(self, tokens, hidden, missing):
         # A row with no token present would attend to nothing (NaN); it pools to zeros anyway.
         key_padding = missing & ~missing.all(dim=1, keepdim=True)
         h = self.embedding(tokens, hidden)
-        yield h
+        outputs = []
         for block in self.blocks:
             h = block(h, key_padding)
-            yield h
+            outputs.append(h)
+        return outputs or [h]
 
 
 ENCODERS = {"mlp": MLPEncoder, "conv": ConvEncoder, "transformer": TransformerEncoder}

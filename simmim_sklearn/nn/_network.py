@@ -1,12 +1,13 @@
 """The SimMIM network: scaling, patching, encoder, representation and decoder in one module."""
 
+import copy
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._encoders import build_encoder
+from ._encoders import TokenGridEncoder, build_encoder
 from ._patching import Patcher, one_step_shifts
 
 # Floor of the factor model's initial noise variance (standardised units): with as many
@@ -15,6 +16,9 @@ MIN_NOISE_VARIANCE = 0.05
 # With ``average_shifts``, the weight of a row's own representation; its one-position
 # shifts share the rest.
 UNSHIFTED_WEIGHT = 0.5
+# Width of the space where the view term compares the encodings of two views of a row
+# (SimCLR's projection head output).
+VIEW_FEATURES = 128
 
 
 class SimMIMNetwork(nn.Module):
@@ -37,6 +41,14 @@ class SimMIMNetwork(nn.Module):
     visible entries, ``W`` being the linear decoder. Unlike a fixed linear map of the
     zero-filled row, this weighs each visible entry by what is hidden alongside it, as the
     conditional mean of a Gaussian does: the linear part of imputation.
+
+    Encoders over tokens (``"conv"``, ``"transformer"``) add to what ``forward`` returns,
+    after the representation, every block's maxima (``TokenGridEncoder.block_maxima``), and
+    get what their self-supervised terms train with (``nn._objectives``): a ``teacher``, a
+    copy of the encoder that follows it as an exponential moving average and is never
+    trained directly; a ``latent_head`` predicting the teacher's per-token features from the
+    encoder's; and a ``view_head`` mapping the encoder's features of a view of a row to the
+    space where views are compared.
     """
 
     def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale,
@@ -51,9 +63,8 @@ class SimMIMNetwork(nn.Module):
         )
         self.linear = linear
         self.n_components = n_components
-        # Set by the estimator at every fit: they change ``forward`` only, not training.
+        # Set by the estimator at every fit: it changes ``forward`` only, not training.
         self.average_shifts = False
-        self.block_features = False
         self.n_linear = 0 if linear is None else n_components if n_linear is None else n_linear
         self.linear_encoder = None
         if linear == "conditional":
@@ -66,6 +77,15 @@ class SimMIMNetwork(nn.Module):
         self.decoder = nn.Sequential(
             nn.Linear(n_components, hidden_width), nn.GELU(), nn.Linear(hidden_width, n_features)
         )
+        self.teacher = self.latent_head = self.view_head = None
+        self.over_tokens = isinstance(self.encoder, TokenGridEncoder)
+        if self.over_tokens:
+            self.teacher = copy.deepcopy(self.encoder).requires_grad_(False)
+            self.latent_head = nn.Linear(hidden_width, hidden_width)
+            viewed = self.encoder.out_features + self.encoder.n_block_features
+            self.view_head = nn.Sequential(
+                nn.Linear(viewed, viewed), nn.GELU(), nn.Linear(viewed, VIEW_FEATURES)
+            )
         with torch.no_grad():
             # Corrections of the linear components start at zero; the encoder's own
             # components keep their random start.
@@ -104,27 +124,38 @@ class SimMIMNetwork(nn.Module):
     def encode_standardized(self, xs, hide=None, block_maxima=False):
         """Representation of standardised rows; NaN entries and ``hide`` tokens are hidden.
 
-        With ``block_maxima``, the encoder's maxima of every block
-        (``TokenGridEncoder.pooled_and_block_maxima``) follow the representation's columns.
+        With ``block_maxima`` (encoders over tokens), the encoder's maxima of every block
+        (``TokenGridEncoder.block_maxima``) follow the representation's columns.
         """
+        tokens, missing_entries, missing = self.tokens(xs)
+        hidden = missing if hide is None else missing | hide
+        if not block_maxima:
+            encoded = self.encoder(tokens, hidden, missing)
+            return self.representation(encoded, tokens, missing_entries, hidden)
+        outputs = self.encoder.block_outputs(tokens, hidden, missing)
+        z = self.representation(self.encoder.pool(outputs, missing), tokens, missing_entries,
+                                hidden)
+        return torch.cat([z, self.encoder.block_maxima(outputs, missing)], dim=1)
+
+    def tokens(self, xs):
+        """Standardised rows as tokens with NaN entries zeroed, the flags of those entries,
+        and those of the tokens with no value at all."""
         tokens = self.patcher.to_tokens(xs)
         missing_entries = torch.isnan(tokens)
-        missing = missing_entries.all(dim=-1)
-        hidden = missing if hide is None else missing | hide
-        tokens = tokens.masked_fill(missing_entries | hidden.unsqueeze(-1), 0.0)
-        if block_maxima:
-            pooled, maxima = self.encoder.pooled_and_block_maxima(tokens, hidden, missing)
-        else:
-            pooled, maxima = self.encoder(tokens, hidden, missing), None
-        z = self.projection(pooled) + self.linear_path(tokens, missing_entries, hidden)
-        return z if maxima is None else torch.cat([z, maxima], dim=1)
+        return (tokens.masked_fill(missing_entries, 0.0), missing_entries,
+                missing_entries.all(dim=-1))
+
+    def representation(self, encoded, tokens, missing_entries, hidden):
+        """The representation from the encoder's features ``encoded`` and the linear path of
+        ``tokens`` with ``hidden`` ones (and NaN entries) left out."""
+        return self.projection(encoded) + self.linear_path(tokens, missing_entries, hidden)
 
     def linear_path(self, tokens, missing_entries, hidden):
         """The representation's linear part, from the visible values of ``tokens`` (see the
         class docstring); 0 without one."""
         if self.linear is None:
             return 0.0
-        visible = self.patcher.from_tokens(tokens)
+        visible = self.patcher.from_tokens(tokens.masked_fill(hidden.unsqueeze(-1), 0.0))
         if self.linear == "conditional":
             seen = ~self.patcher.from_tokens(missing_entries | hidden.unsqueeze(-1))
             return self.factor_posterior(visible, seen)
@@ -147,16 +178,16 @@ class SimMIMNetwork(nn.Module):
         return self.linear_decoder(z) + self.decoder(z)
 
     def forward(self, x):
-        """Representation of raw rows (the ``transform`` path), followed with
-        ``block_features`` by the encoder's maxima of every block; with ``average_shifts``,
-        the weighted mean of those of each row and of its one-position shifts
-        (``one_step_shifts``)."""
+        """Representation of raw rows (the ``transform`` path), followed for encoders over
+        tokens by the encoder's maxima of every block; with ``average_shifts``, the weighted
+        mean of those of each row and of its one-position shifts (``one_step_shifts``)."""
         xs = self.standardize(x)
-        z = self.encode_standardized(xs, block_maxima=self.block_features)
+        block_maxima = self.over_tokens
+        z = self.encode_standardized(xs, block_maxima=block_maxima)
         if not self.average_shifts:
             return z
         # Each copy is encoded on its own: the peak memory stays that of one encoding.
-        shifted = [self.encode_standardized(rows, block_maxima=self.block_features)
+        shifted = [self.encode_standardized(rows, block_maxima=block_maxima)
                    for rows in one_step_shifts(xs, self.patcher.shape)]
         if not shifted:
             return z

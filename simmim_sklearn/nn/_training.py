@@ -11,6 +11,12 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._masking import random_token_mask
+from ._objectives import (
+    mask_span,
+    self_supervised_terms,
+    teacher_momentum,
+    update_teacher,
+)
 
 # The fixed seed of the evaluation mask, so that validation and ``score`` are deterministic.
 EVALUATION_SEED = 0
@@ -26,6 +32,8 @@ class TrainingConfig:
     loss: str
     visible_loss_weight: float
     consistency_weight: float
+    latent_weight: float
+    view_weight: float
     batch_size: int
     learning_rate: float
     weight_decay: float
@@ -47,21 +55,32 @@ class TrainingHistory:
 
 def masked_loss_terms(
     network, xb, mask_ratio, loss, visible_loss_weight, generator, unmasked_fraction=0.0,
-    consistency_weight=0.0,
+    consistency_weight=0.0, latent_weight=0.0, view_weight=0.0,
 ):
     """Weighted training loss sum and weight sum of one batch.
 
     The loss is the reconstruction error: entries of hidden tokens weigh 1, visible ones
     ``visible_loss_weight``; NaN entries (missing values and padding) weigh 0.
-    ``unmasked_fraction`` of the rows keep every token visible. ``consistency_weight`` adds
-    that multiple of ``consistency_error`` per unit of weight.
+    ``unmasked_fraction`` of the rows keep every token visible. ``consistency_weight``,
+    ``latent_weight`` and ``view_weight`` add those multiples of ``consistency_error`` and of
+    the self-supervised terms (``nn._objectives``) per unit of weight. Where those terms
+    train the encoder, the reconstruction trains only what reads its encoding (the linear
+    path, the projection and the decoder), so that it keeps ``inverse_transform`` faithful
+    without pulling the encoding towards pixel detail.
     """
     xs = network.standardize(xb)
-    tokens = network.patcher.to_tokens(xs)
-    hide = random_token_mask(
-        torch.isnan(tokens).all(dim=-1), mask_ratio, generator, unmasked_fraction
-    )
-    z = network.encode_standardized(xs, hide)
+    tokens, missing_entries, missing = network.tokens(xs)
+    hide = random_token_mask(missing, mask_ratio, generator, unmasked_fraction,
+                             span=mask_span(network.patcher.grid))
+    hidden = missing | hide
+    self_supervised = network.over_tokens and (latent_weight or view_weight)
+    if self_supervised:
+        outputs = network.encoder.block_outputs(tokens, hidden, missing)
+        encoded = network.encoder.pool(outputs, missing)
+        read = encoded.detach()
+    else:
+        read = encoded = network.encoder(tokens, hidden, missing)
+    z = network.representation(read, tokens, missing_entries, hidden)
     reconstruction = network.decode_standardized(z)
     observed = ~torch.isnan(xs)
     hidden_entries = network.patcher.tokens_to_entries(hide)
@@ -72,6 +91,10 @@ def masked_loss_terms(
     if consistency_weight > 0:
         consistency = consistency_error(network, xs, z, hide)
         error_sum = error_sum + consistency_weight * weight_sum.detach() * consistency
+    if self_supervised:
+        terms = self_supervised_terms(network, tokens, missing, hide, outputs, encoded,
+                                      generator, mask_ratio, latent_weight, view_weight)
+        error_sum = error_sum + weight_sum.detach() * terms
     return error_sum, weight_sum
 
 
@@ -151,8 +174,10 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
     """
     # The fused kernel updates every parameter in one call, far cheaper per step than the
     # per-tensor loop; it exists for CPU and CUDA.
+    # The teacher is never trained directly: it follows the encoder (update_teacher).
+    trained = [p for p in network.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
-        network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+        trained, lr=config.learning_rate, weight_decay=config.weight_decay,
         fused=device.type in ("cpu", "cuda"),
     )
     if optimizer_state is not None:
@@ -160,10 +185,12 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
         # The saved state carries the old hyper-parameters; set_params may have changed them.
         for group in optimizer.param_groups:
             group.update(lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = None
+    scheduler = total_steps = None
     if config.schedule:
         total_steps = config.n_epochs * rows.n_batches(config.batch_size)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(total_steps))
+    follows = network.teacher is not None
+    step = 0
 
     loss_curve, validation_scores = [], []
     best, best_state, epochs_no_improvement = -np.inf, None, 0
@@ -178,15 +205,18 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
                 error_sum, weight_sum = masked_loss_terms(
                     network, xb, config.mask_ratio, config.loss,
                     config.visible_loss_weight, generator, config.unmasked_fraction,
-                    config.consistency_weight,
+                    config.consistency_weight, config.latent_weight, config.view_weight,
                 )
             loss = error_sum / weight_sum.clamp(min=1.0)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), MAX_GRAD_NORM)
+            torch.nn.utils.clip_grad_norm_(trained, MAX_GRAD_NORM)
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
+            step += 1
+            if follows:
+                update_teacher(network, teacher_momentum(step, total_steps))
             # Summed on the device and read once per epoch: no host synchronisation per step.
             epoch_loss += error_sum.detach()
             epoch_weight += weight_sum
