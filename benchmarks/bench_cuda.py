@@ -17,7 +17,7 @@ which CUDA uses, and only the rows with tokens hidden selected, which the CPU us
 makes the host wait for the GPU at every step. Each device first runs one
 small untimed fit (CUDA context, kernel selection). Timed runs are interleaved over the
 devices, ``REPEATS`` times; the fastest of each counts. Needs a CUDA device. The committed
-``results/cuda.*`` predate ``average_shifts`` and ``block_features``, which change the digits
+``results/cuda.*`` predate ``average_shifts`` and the block maxima, which change the digits
 probe's ``transform`` (not the fits timed here); a rerun probes with both, the defaults on
 images.
 

@@ -80,9 +80,10 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         tokens hidden is pulled towards that of the same row whole (held fixed as the
         target, both layer-normalised), so that what a part of the row shows predicts the
         representation ``transform`` gives the whole. ``"auto"`` is 1 for images and 0 for
-        tabular rows and windows (whose encoder ``latent_weight`` trains): chosen on training splits, where it raised few-label digits accuracy and
-        lowered window accuracy. Each step then also encodes its masked rows whole, one
-        more forward pass without gradients.
+        tabular rows and windows (whose encoder ``latent_weight`` trains): chosen on
+        training splits, where it raised few-label digits accuracy and lowered window
+        accuracy. Each step then also encodes its masked rows whole, one more forward pass
+        without gradients.
     average_shifts : bool or "auto", default="auto"
         Whether ``transform`` returns, for each row, half its own representation plus half
         the mean representation of its copies shifted by one position (pixel or time step)
