@@ -19,6 +19,7 @@ from ._layout import resolve_input_shape, resolve_patch_size
 from .nn._encoders import ENCODERS, conv_dilations
 from .nn._inference import inference_function
 from .nn._network import SimMIMNetwork
+from .nn._objectives import mask_span
 from .nn._patching import token_grid
 from .nn._training import TrainingConfig, evaluation_loss, train
 
@@ -213,7 +214,8 @@ class BaseSimMIM(BaseEstimator):
         mean, scale = _scaling(X, channels=shape[0] if image or window else None)
         # Imputation always keeps its linear part: it fills gaps in images too.
         linear = "conditional" if self._conditional_linear else (None if image else "pca")
-        depth = self._resolve_depth(encoder, window, token_grid(shape, patch))
+        grid = token_grid(shape, patch)
+        depth = self._resolve_depth(encoder, window, grid)
         n_components, n_linear = self._component_split(
             window=window and linear == "pca", image=image and linear is None,
             encoded_features=(2 if encoder in TOKEN_ENCODERS else 1) * self.hidden_width,
@@ -225,6 +227,8 @@ class BaseSimMIM(BaseEstimator):
             network = SimMIMNetwork(
                 shape, patch, encoder, n_components, self.hidden_width, depth,
                 center=mean, scale=scale, linear=linear, n_linear=n_linear,
+                # Windows hide spans of tokens; tabular rows, images and imputation single ones.
+                mask_span=mask_span(grid) if window and linear == "pca" else 1,
             )
         first_rows = check_rows(X[:PCA_INIT_MAX_ROWS])
         network.init_linear_maps(

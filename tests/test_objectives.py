@@ -165,3 +165,25 @@ def test_the_teacher_follows_the_encoder_and_is_not_trained():
 def test_the_mlp_encoder_has_no_teacher():
     model = SimMIMTransformer(**TINY).fit(np.random.RandomState(0).normal(size=(12, 6)))
     assert model.module_.teacher is None and model.module_.latent_head is None
+
+
+def test_without_the_latent_term_the_teacher_stays_where_it_started():
+    X = np.random.RandomState(0).normal(size=(12, 60))
+    model = SimMIMTransformer(input_shape=(2, 30), latent_weight=0.0, **TINY).fit(X)
+    initial = {k: v.clone() for k, v in model.module_.teacher.state_dict().items()}
+    encoder = {k: v.clone() for k, v in model.module_.encoder.state_dict().items()}
+    model.set_params(warm_start=True, max_iter=3).fit(X)
+    assert all(torch.equal(initial[k], v)
+               for k, v in model.module_.teacher.state_dict().items())
+    assert any(not torch.equal(encoder[k], v)  # while the encoder trained
+               for k, v in model.module_.encoder.state_dict().items())
+
+
+@pytest.mark.parametrize("input_shape, encoder, spans", [
+    ((1, 128), "conv", True), ((1, 128), "mlp", True), (None, "mlp", False),
+    (None, "conv", False), ((1, 8, 16), "conv", False)])
+def test_only_windows_hide_spans_of_tokens(input_shape, encoder, spans):
+    X = np.random.RandomState(0).normal(size=(12, 128))
+    model = SimMIMTransformer(input_shape=input_shape, encoder=encoder, patch_size=1,
+                              **dict(TINY, max_iter=1)).fit(X)
+    assert (model.module_.mask_span > 1) == spans

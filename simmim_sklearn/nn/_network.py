@@ -52,9 +52,11 @@ class SimMIMNetwork(nn.Module):
     """
 
     def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale,
-                 linear="pca", n_linear=None):
+                 linear="pca", n_linear=None, mask_span=1):
         super().__init__()
         self.patcher = Patcher(shape, patch)
+        # Run length, in tokens, of the spans that training hides (``nn._objectives.mask_span``).
+        self.mask_span = mask_span
         n_features = int(center.shape[0])
         self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))

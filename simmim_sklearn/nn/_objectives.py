@@ -33,8 +33,8 @@ SPAN_FRACTION = 1 / 32
 
 
 def mask_span(grid):
-    """Run length, in tokens, of the hidden spans on the token ``grid``: a fraction of a
-    window's tokens, single tokens on images and tabular rows."""
+    """Run length, in tokens, of the hidden spans on a window's 1-D token ``grid``: a
+    fraction of its tokens (single tokens on a 2-D image grid)."""
     return max(1, round(grid[0] * SPAN_FRACTION)) if len(grid) == 1 else 1
 
 
@@ -106,8 +106,7 @@ def view_error(network, tokens, missing, features, generator, mask_ratio):
     if len(tokens) < 2:
         return features.new_zeros(())
     outside = random_crop(missing, network.patcher.grid, generator)
-    hide = random_token_mask(outside, mask_ratio, generator,
-                             span=mask_span(network.patcher.grid))
+    hide = random_token_mask(outside, mask_ratio, generator, span=network.mask_span)
     outputs = network.encoder.block_outputs(tokens, outside | hide, outside)
     cropped = torch.cat([network.encoder.pool(outputs, outside),
                          network.encoder.block_maxima(outputs, outside)], dim=1)

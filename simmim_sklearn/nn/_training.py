@@ -11,12 +11,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._masking import random_token_mask
-from ._objectives import (
-    mask_span,
-    self_supervised_terms,
-    teacher_momentum,
-    update_teacher,
-)
+from ._objectives import self_supervised_terms, teacher_momentum, update_teacher
 
 # The fixed seed of the evaluation mask, so that validation and ``score`` are deterministic.
 EVALUATION_SEED = 0
@@ -71,7 +66,7 @@ def masked_loss_terms(
     xs = network.standardize(xb)
     tokens, missing_entries, missing = network.tokens(xs)
     hide = random_token_mask(missing, mask_ratio, generator, unmasked_fraction,
-                             span=mask_span(network.patcher.grid))
+                             span=network.mask_span)
     hidden = missing | hide
     self_supervised = network.over_tokens and (latent_weight or view_weight)
     if self_supervised:
@@ -189,7 +184,8 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
     if config.schedule:
         total_steps = config.n_epochs * rows.n_batches(config.batch_size)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(total_steps))
-    follows = network.teacher is not None
+    # Only the latent term reads the teacher.
+    follows = network.teacher is not None and config.latent_weight > 0
     step = 0
 
     loss_curve, validation_scores = [], []
