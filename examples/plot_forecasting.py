@@ -4,20 +4,20 @@ Forecasting a seasonal series with window features
 
 Monthly atmospheric CO2 (statsmodels' ``co2`` data, averaged per month) is cut into windows of
 36 months with :func:`simmim_sklearn.make_windows`; each window's next 12 months are the
-targets. :class:`simmim_sklearn.LevelRegressor` expresses every window relative to its last
-value, so the trend does not have to be learnt, and a Pipeline of
-:class:`simmim_sklearn.SimMIMTransformer` and ``RidgeCV`` forecasts all 12 months at once.
-The model is fitted on the first 75% of the series and forecasts from the end of it.
+targets. :class:`simmim_sklearn.SimMIMForecaster` takes every window relative to its last
+value, so the trend does not have to be learnt, fits a
+:class:`simmim_sklearn.SimMIMTransformer` on the windows, and forecasts all 12 months at once
+with a ridge regression on the lags and the SimMIM features, its penalty chosen by
+time-series cross-validation. The model is fitted on the first 75% of the series and
+forecasts from the end of it.
 """
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import statsmodels.api as sm
-from sklearn.linear_model import RidgeCV
-from sklearn.pipeline import make_pipeline
 
-from simmim_sklearn import LevelRegressor, SimMIMTransformer, make_windows
+from simmim_sklearn import SimMIMForecaster, make_windows
 
 WINDOW, HORIZON = 36, 12
 co2 = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean().interpolate()
@@ -25,12 +25,8 @@ split = int(0.75 * len(co2))
 train = co2.iloc[:split]
 
 X, Y = make_windows(train.to_numpy(), window_length=WINDOW, horizon=HORIZON)
-model = LevelRegressor(
-    make_pipeline(
-        SimMIMTransformer(input_shape=(1, WINDOW), random_state=0),
-        RidgeCV(alphas=np.logspace(-3, 3, 13)),
-    )
-).fit(X, Y)
+model = SimMIMForecaster(input_shape=(1, WINDOW), random_state=0).fit(X, Y)
+print(f"ridge penalty chosen by time-series CV: {model.alpha_:g}")
 
 # %%
 # Forecast the 12 months after the training part from its last window.

@@ -1,11 +1,13 @@
 """Self-supervised masked-modeling (SimMIM) features for scikit-learn."""
 
+from ._forecaster import SimMIMForecaster
 from ._imputer import SimMIMImputer
 from ._transformer import SimMIMTransformer
 from ._windows import LevelRegressor, WindowNormalizer, make_windows
 
 __all__ = [
     "LevelRegressor",
+    "SimMIMForecaster",
     "SimMIMImputer",
     "SimMIMTransformer",
     "WindowNormalizer",

@@ -201,7 +201,7 @@ def _window_offsets(X, method, n_channels):
     return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
 
 
-def _check_input_shape(input_shape, n_features):
+def check_input_shape(input_shape, n_features):
     """Return the number of channels described by ``input_shape`` for ``n_features`` columns."""
     if input_shape is None:
         return 1
@@ -215,6 +215,31 @@ def _check_input_shape(input_shape, n_features):
             f"product is n_features={n_features}; got {input_shape!r}."
         )
     return int(input_shape[0])
+
+
+def levelless_rows(X, n_channels, exog_channels=0):
+    """Mask of the rows in which a channel with targets (all but the last ``exog_channels``)
+    has no observed value, so that the row has no level to forecast from."""
+    windows = X.reshape(X.shape[0], n_channels, -1)[:, :n_channels - exog_channels]
+    return np.isnan(windows).all(axis=2).any(axis=1)
+
+
+def target_offsets(offsets, n_outputs, exog_channels=0):
+    """Repeat the offset of each channel that has targets (all but the last
+    ``exog_channels``) over its ``n_outputs // n_target_channels`` target columns."""
+    n_channels = offsets.shape[1] - exog_channels
+    if n_channels < 1:
+        raise ValueError(
+            f"exog_channels={exog_channels} leaves no channel with targets out of the "
+            f"{offsets.shape[1]} channels given by input_shape."
+        )
+    if n_outputs % n_channels:
+        raise ValueError(
+            f"y has {n_outputs} columns, which is not a multiple of the {n_channels} "
+            "channels with targets (input_shape's channels less exog_channels); targets "
+            "must be channel-major."
+        )
+    return np.repeat(offsets[:, :n_channels], n_outputs // n_channels, axis=1)
 
 
 class WindowNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -301,7 +326,7 @@ class WindowNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan")
-        self.n_channels_ = _check_input_shape(self.input_shape, X.shape[1])
+        self.n_channels_ = check_input_shape(self.input_shape, X.shape[1])
         return self
 
     def offsets(self, X):
@@ -354,9 +379,12 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
     :meth:`predict` adds each row's offsets back. The targets must be channel-major like the
     output of :func:`make_windows`: with ``C`` channels, ``Y`` has ``C * horizon`` columns
     and channel ``c``'s offset applies to its ``horizon`` columns; with one channel it
-    applies to all columns. This lets a regressor that cannot extrapolate forecast trending
-    series, e.g. ``LevelRegressor(make_pipeline(SimMIMTransformer(input_shape=(1, 36)),
-    RidgeCV()))``.
+    applies to all columns. Covariate channels (``exog`` in :func:`make_windows`) come last
+    and have no targets: ``exog_channels`` says how many there are. This lets a regressor
+    that cannot extrapolate forecast trending series, e.g.
+    ``LevelRegressor(HistGradientBoostingRegressor())``. To forecast from SimMIM features,
+    prefer :class:`SimMIMForecaster`, which does the same and weighs the features against
+    the lags: with a few dozen windows, a regressor on the features alone overfits.
 
     Parameters
     ----------
@@ -369,6 +397,10 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
 
     input_shape : tuple of int (n_channels, window_length), default=None
         How the flat rows split into channels; see :class:`WindowNormalizer`.
+
+    exog_channels : int, default=0
+        Number of trailing channels that are covariates, without targets; their windows are
+        taken relative to their own levels too.
 
     Attributes
     ----------
@@ -388,6 +420,7 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
     See Also
     --------
     make_windows : Build windows and channel-major targets.
+    SimMIMForecaster : Forecast from a window's lags and SimMIM features.
     WindowNormalizer : The level removal applied to the windows.
     sklearn.compose.TransformedTargetRegressor : Transform the targets with a fixed function.
 
@@ -416,22 +449,14 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
         "regressor": [HasMethods(["fit", "predict"])],
         "method": [StrOptions({"last", "mean"})],
         "input_shape": [tuple, list, None],
+        "exog_channels": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, regressor, method="last", input_shape=None):
+    def __init__(self, regressor, method="last", input_shape=None, exog_channels=0):
         self.regressor = regressor
         self.method = method
         self.input_shape = input_shape
-
-    def _target_offsets(self, offsets, n_outputs):
-        """Repeat each channel's offset over its ``n_outputs // n_channels`` target columns."""
-        n_channels = offsets.shape[1]
-        if n_outputs % n_channels:
-            raise ValueError(
-                f"y has {n_outputs} columns, which is not a multiple of the {n_channels} "
-                "channels given by input_shape; targets must be channel-major."
-            )
-        return np.repeat(offsets, n_outputs // n_channels, axis=1)
+        self.exog_channels = exog_channels
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
@@ -465,7 +490,8 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
         self.normalizer_ = WindowNormalizer(self.method, self.input_shape).fit(X)
         offsets = self.normalizer_.offsets(X)
         y_2d = y.reshape(len(y), -1)
-        y_level_free = (y_2d - self._target_offsets(offsets, y_2d.shape[1])).reshape(y.shape)
+        y_level_free = y_2d - target_offsets(offsets, y_2d.shape[1], self.exog_channels)
+        y_level_free = y_level_free.reshape(y.shape)
         self.regressor_ = clone(self.regressor).fit(
             self.normalizer_.transform(X), y_level_free, **fit_params
         )
@@ -488,7 +514,8 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
         pred = self.regressor_.predict(self.normalizer_.transform(X))
         pred_2d = pred.reshape(len(pred), -1)
-        offsets = self._target_offsets(self.normalizer_.offsets(X), pred_2d.shape[1])
+        offsets = target_offsets(self.normalizer_.offsets(X), pred_2d.shape[1],
+                                 self.exog_channels)
         return (pred_2d + offsets).reshape(pred.shape)
 
     def __sklearn_tags__(self):

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from simmim_sklearn import SimMIMImputer, SimMIMTransformer
+from simmim_sklearn import SimMIMForecaster, SimMIMImputer, SimMIMTransformer
 
 # Tiny models keep the checks fast; the defaults are exercised in the other tests.
 TINY = dict(n_components=3, hidden_width=8, depth=1, max_iter=3, random_state=0)
@@ -16,6 +16,8 @@ TINY = dict(n_components=3, hidden_width=8, depth=1, max_iter=3, random_state=0)
     SimMIMTransformer(encoder="conv", **TINY),
     SimMIMTransformer(encoder="transformer", **TINY),
     SimMIMImputer(**TINY),
+    # cv=2: some checks fit on a handful of rows, too few for five time-series splits.
+    SimMIMForecaster(transformer=SimMIMTransformer(encoder="conv", **TINY), cv=2),
 ])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
