@@ -11,7 +11,13 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._transformer import SimMIMTransformer
-from ._windows import WindowNormalizer, check_input_shape, levelless_rows, target_offsets
+from ._windows import (
+    WindowNormalizer,
+    check_input_shape,
+    check_levels,
+    levelless_rows,
+    target_offsets,
+)
 
 __all__ = ["SimMIMForecaster"]
 
@@ -235,13 +241,7 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
                           reset=False)
-        levelless = levelless_rows(X, self.normalizer_.n_channels_, self.exog_channels)
-        if levelless.any():
-            raise ValueError(
-                f"X rows {np.flatnonzero(levelless)[:10].tolist()} have no observed value of "
-                "the series (only NaN in a channel with targets): there is no level to "
-                "forecast from."
-            )
+        check_levels(X, self.normalizer_.n_channels_, self.exog_channels)
         level_free = self.normalizer_.transform(X)
         pred = self.regressor_.predict(
             self._design(*self._lags_and_features(self.transformer_, level_free)))

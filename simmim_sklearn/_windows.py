@@ -15,7 +15,12 @@ from sklearn.base import (
 )
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
-from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    FLOAT_DTYPES,
+    _check_method_params,
+    check_is_fitted,
+    validate_data,
+)
 
 __all__ = ["LevelRegressor", "WindowNormalizer", "make_windows"]
 
@@ -224,6 +229,17 @@ def levelless_rows(X, n_channels, exog_channels=0):
     return np.isnan(windows).all(axis=2).any(axis=1)
 
 
+def check_levels(X, n_channels, exog_channels=0):
+    """Raise a ValueError naming the rows of ``X`` that have no level to forecast from."""
+    levelless = levelless_rows(X, n_channels, exog_channels)
+    if levelless.any():
+        raise ValueError(
+            f"X rows {np.flatnonzero(levelless)[:10].tolist()} have no observed value of "
+            "the series (only NaN in a channel with targets): there is no level to "
+            "forecast from."
+        )
+
+
 def target_offsets(offsets, n_outputs, exog_channels=0):
     """Repeat the offset of each channel that has targets (all but the last
     ``exog_channels``) over its ``n_outputs // n_target_channels`` target columns."""
@@ -427,7 +443,9 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
     Notes
     -----
     NaN values in `X` pass through to the wrapped regressor, which must accept them if they
-    occur. The targets must be finite.
+    occur. The targets must be finite. A window whose series (a channel with targets) has no
+    observed value has no level: :meth:`fit` leaves it out (with its entries of sample-aligned
+    ``fit_params``) and :meth:`predict` raises a ValueError naming it.
 
     Examples
     --------
@@ -487,7 +505,12 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
             multi_output=True,
             y_numeric=True,
         )
-        self.normalizer_ = WindowNormalizer(self.method, self.input_shape).fit(X)
+        normalizer = WindowNormalizer(self.method, self.input_shape).fit(X)
+        # A window whose series has no observed value has no level to forecast from.
+        kept = np.flatnonzero(~levelless_rows(X, normalizer.n_channels_, self.exog_channels))
+        fit_params = _check_method_params(X, fit_params, indices=kept)
+        X, y = X[kept], y[kept]
+        self.normalizer_ = normalizer
         offsets = self.normalizer_.offsets(X)
         y_2d = y.reshape(len(y), -1)
         y_level_free = y_2d - target_offsets(offsets, y_2d.shape[1], self.exog_channels)
@@ -512,6 +535,7 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
+        check_levels(X, self.normalizer_.n_channels_, self.exog_channels)
         pred = self.regressor_.predict(self.normalizer_.transform(X))
         pred_2d = pred.reshape(len(pred), -1)
         offsets = target_offsets(self.normalizer_.offsets(X), pred_2d.shape[1],

@@ -106,6 +106,20 @@ def test_forecaster_leaves_out_windows_without_an_observed_value():
         model.predict(blank)
 
 
+def test_level_regressor_leaves_out_windows_without_an_observed_value():
+    y = seasonal_series(120).to_numpy()
+    X, Y = make_windows(y, window_length=WINDOW, horizon=2)
+    blank = X.copy()
+    blank[[5, 40]] = np.nan
+    weights = np.arange(1.0, len(X) + 1)
+    model = LevelRegressor(Ridge()).fit(blank, Y, sample_weight=weights)
+    kept = np.setdiff1d(np.arange(len(X)), [5, 40])
+    reference = LevelRegressor(Ridge()).fit(X[kept], Y[kept], sample_weight=weights[kept])
+    np.testing.assert_allclose(model.predict(X), reference.predict(X))
+    with pytest.raises(ValueError, match=r"rows \[5, 40\] have no observed value"):
+        model.predict(blank)
+
+
 def test_forecaster_reads_covariate_channels():
     t = np.arange(240)
     driver = np.sin(2 * np.pi * t / 17)
