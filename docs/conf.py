@@ -121,6 +121,7 @@ SKLEARN_DOC_LABELS = {
     "df_output_transform": "scikit-learn's user guide",
     "sphx_glr_auto_examples_miscellaneous_plot_set_output.py": "scikit-learn's set_output example",
     "r2_score": "scikit-learn's R² score",
+    "accuracy_score": "scikit-learn's accuracy score",
     "meta-estimator": "meta-estimator",
 }
 

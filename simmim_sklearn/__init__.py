@@ -1,14 +1,18 @@
 """Self-supervised masked-modeling (SimMIM) features for scikit-learn."""
 
+from ._classifier import SimMIMClassifier
 from ._forecaster import SimMIMForecaster
 from ._imputer import SimMIMImputer
+from ._regressor import SimMIMRegressor
 from ._transformer import SimMIMTransformer
 from ._windows import LevelRegressor, WindowNormalizer, make_windows
 
 __all__ = [
     "LevelRegressor",
+    "SimMIMClassifier",
     "SimMIMForecaster",
     "SimMIMImputer",
+    "SimMIMRegressor",
     "SimMIMTransformer",
     "WindowNormalizer",
     "make_windows",

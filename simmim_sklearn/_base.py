@@ -2,6 +2,8 @@
 
 import copy
 import math
+import os
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._data import ChunkedRows, check_rows, is_out_of_core, row_blocks, training_rows
 from ._device import inference_device, resolve_device
 from ._layout import resolve_input_shape, resolve_patch_size
+from ._tensorboard import logged_rows, tensorboard_log
 from .nn._encoders import ENCODERS, conv_dilations
 from .nn._inference import inference_function
 from .nn._network import SimMIMNetwork
@@ -68,7 +71,26 @@ def store_parameters(estimator, arguments):
             setattr(estimator, name, value)
 
 
-class BaseSimMIM(BaseEstimator):
+class TorchModelMixin:
+    """What the estimators holding a torch model (``module_``) share: the model pickles on the
+    CPU, and NaN in ``X`` is allowed (a hidden token)."""
+
+    def __getstate__(self):
+        # The model is pickled on the CPU so that it loads on machines without the training
+        # device.
+        state = super().__getstate__()
+        if "module_" in state:
+            state["module_"] = copy.deepcopy(state["module_"]).cpu()
+            state["_optimizer_state"] = _to_cpu(state["_optimizer_state"])
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class BaseSimMIM(TorchModelMixin, BaseEstimator):
     """Masked-modeling estimator core: parameters, ``fit``, ``partial_fit`` and ``score``."""
 
     # The network's linear representation: a fixed linear map of the visible entries, or
@@ -101,6 +123,7 @@ class BaseSimMIM(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "log_dir": [None, str, os.PathLike],
     }
 
     # -- fitting ---------------------------------------------------------------------------
@@ -148,21 +171,14 @@ class BaseSimMIM(BaseEstimator):
         return self
 
     def _train(self, X, continuing, incremental):
-        # A fit that fails leaves the estimator exactly as it was: unfitted, or the last
-        # good model (validate_data sets n_features_in_ before training can fail).
-        state = dict(self.__dict__)
-        try:
+        with restored_on_error(self):
             self._train_or_raise(X, continuing, incremental)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
 
     def _train_or_raise(self, X, continuing, incremental):
         X = self._validate_training_rows(X, reset=not continuing)
         device = resolve_device(self.device)
         rng = self._rng_ if continuing else check_random_state(self.random_state)
-        train_indices, val_indices = self._split_validation(len(X), rng, incremental)
+        train_indices, val_indices = validation_split(self, len(X), rng, incremental)
         if continuing:
             network = copy.deepcopy(self.module_)
             optimizer_state = self._optimizer_state if incremental else None
@@ -178,12 +194,17 @@ class BaseSimMIM(BaseEstimator):
             len(rows), incremental, network.patcher.grid, len(network.encoder.blocks)
         )
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
-        history = train(network, rows, config, generator, device, val_rows, optimizer_state)
+        first_epoch = self.n_iter_ if continuing and incremental else 0
+        shown_rows = None if self.log_dir is None else logged_rows(network, X)
+        with tensorboard_log(self.log_dir, "pretrain", first_epoch, shown_rows,
+                             self.mask_ratio) as on_epoch:
+            history = train(network, rows, config, generator, device, val_rows,
+                            optimizer_state, on_epoch)
 
         self.module_ = network
         self._rng_ = rng
         self._optimizer_state = history.optimizer_state
-        self._record_history(history, incremental and continuing)
+        record_history(self, history, incremental and continuing)
 
     def _validate_training_rows(self, X, reset):
         """``validate_data`` for in-memory ``X``; for out-of-core ``X`` (a memmap, HDF5...)
@@ -200,6 +221,16 @@ class BaseSimMIM(BaseEstimator):
             )
         validate_data(self, X, reset=reset, skip_check_array=True)
         return X
+
+    def _initialised(self, X):
+        """Validate the parameters and ``X``, set the fitted layout and scaling from ``X`` and
+        return the network untrained: the start of estimators that train it by another
+        objective (``SimMIMClassifier`` and ``SimMIMRegressor`` with ``pretrain_iter=0``)."""
+        self._validate_params()
+        X = self._validate_training_rows(X, reset=True)
+        network = self._new_network(X, check_random_state(self.random_state))
+        self._configure_transform(network)
+        return network
 
     def _new_network(self, X, rng):
         shape = resolve_input_shape(self.input_shape, X.shape[1])
@@ -271,20 +302,6 @@ class BaseSimMIM(BaseEstimator):
             return encoded_features, encoded_features
         return AUTO_COMPONENTS, AUTO_COMPONENTS
 
-    def _split_validation(self, n_rows, rng, incremental):
-        """Sorted indices of the training and validation rows; ``None, None`` for all rows
-        and no validation."""
-        if incremental or not self.early_stopping:
-            return None, None
-        n_val = max(1, round(self.validation_fraction * n_rows))
-        if n_rows - n_val < 1:
-            raise ValueError(
-                f"early_stopping=True needs at least 2 samples to hold out a validation "
-                f"set; got {n_rows} sample."
-            )
-        order = rng.permutation(n_rows)
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
-
     def _training_config(self, n_rows, incremental, grid, n_blocks):
         weights = self._self_supervised_weights(grid)
         batch_size = min(self._resolve_batch_size(n_rows, any(weights.values())), n_rows)
@@ -340,21 +357,6 @@ class BaseSimMIM(BaseEstimator):
             return self.consistency_weight
         return IMAGE_CONSISTENCY_WEIGHT if len(grid) == 2 else 0.0
 
-    def _record_history(self, history, accumulate):
-        if accumulate:
-            self.n_iter_ += history.n_epochs
-            self.loss_curve_ = self.loss_curve_ + history.loss_curve
-        else:
-            self.n_iter_ = history.n_epochs
-            self.loss_curve_ = history.loss_curve
-        self.best_loss_ = min(self.loss_curve_)
-        if history.validation_scores:
-            self.validation_scores_ = history.validation_scores
-            self.best_validation_score_ = max(history.validation_scores)
-        else:
-            for name in ("validation_scores_", "best_validation_score_"):
-                self.__dict__.pop(name, None)
-
     # -- scoring and batched inference -----------------------------------------------------
 
     def score(self, X, y=None):
@@ -386,38 +388,83 @@ class BaseSimMIM(BaseEstimator):
             device,
         )
 
-    @torch.inference_mode()
     def _map_rows(self, method, X, width):
         """Apply ``module_.<method>`` to ``X`` block by block, computing in ``X``'s dtype
         (through its folded inference form where there is one, see ``nn._inference``)."""
         device = inference_device(self.device)
-        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-        network = self.module_.to(device)
-        if dtype != torch.float32:
-            network = copy.deepcopy(network).to(dtype)
-        apply = inference_function(network, method)
-        out = np.empty((X.shape[0], width), dtype=X.dtype)
-        for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
-            block = X[start:start + INFERENCE_BATCH_SIZE]
-            # Torch shares writable memory as is; read-only blocks (memmaps) are copied.
-            if not block.flags.writeable:
-                block = block.copy()
-            block = torch.from_numpy(block).to(device)
-            out[start:start + INFERENCE_BATCH_SIZE] = apply(block).cpu().numpy()
-        return out
+        network = in_dtype_of(X, self.module_.to(device))
+        return map_row_blocks(inference_function(network, method), X, width, device)
 
-    def __getstate__(self):
-        # Pickle the model on the CPU so it loads on machines without the training device.
-        state = super().__getstate__()
-        if "module_" in state:
-            state["module_"] = copy.deepcopy(state["module_"]).cpu()
-            state["_optimizer_state"] = _to_cpu(state["_optimizer_state"])
-        return state
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
+@contextmanager
+def restored_on_error(estimator):
+    """Leave ``estimator`` exactly as it was when the block raises: unfitted, or the last good
+    model (``validate_data`` sets ``n_features_in_`` before training can fail)."""
+    state = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(state)
+        raise
+
+
+def validation_split(estimator, n_rows, rng, incremental):
+    """Sorted indices of the training and validation rows among ``n_rows`` by the
+    estimator's ``early_stopping`` and ``validation_fraction``; ``None, None`` for all rows
+    and no validation."""
+    if incremental or not estimator.early_stopping:
+        return None, None
+    n_val = max(1, round(estimator.validation_fraction * n_rows))
+    if n_rows - n_val < 1:
+        raise ValueError(
+            f"early_stopping=True needs at least 2 samples to hold out a validation "
+            f"set; got {n_rows} sample."
+        )
+    order = rng.permutation(n_rows)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def record_history(estimator, history, accumulate):
+    """Set the fitted training record (``n_iter_``, ``loss_curve_``, ``best_loss_``, and the
+    validation scores where there were any) from a ``TrainingHistory``; ``accumulate`` adds
+    to the record of earlier calls (``partial_fit``)."""
+    if accumulate:
+        estimator.n_iter_ += history.n_epochs
+        estimator.loss_curve_ = estimator.loss_curve_ + history.loss_curve
+    else:
+        estimator.n_iter_ = history.n_epochs
+        estimator.loss_curve_ = history.loss_curve
+    estimator.best_loss_ = min(estimator.loss_curve_)
+    if history.validation_scores:
+        estimator.validation_scores_ = history.validation_scores
+        estimator.best_validation_score_ = max(history.validation_scores)
+    else:
+        for name in ("validation_scores_", "best_validation_score_"):
+            estimator.__dict__.pop(name, None)
+
+
+def in_dtype_of(X, network):
+    """``network``, or a float64 copy of it for float64 ``X``: inference then computes in
+    ``X``'s precision."""
+    if X.dtype == np.float64:
+        return copy.deepcopy(network).to(torch.float64)
+    return network
+
+
+@torch.inference_mode()
+def map_row_blocks(apply, X, width, device):
+    """``apply`` (rows to ``width`` outputs, in ``X``'s dtype) on ``X`` block by block:
+    bounds the extra memory of inference."""
+    out = np.empty((X.shape[0], width), dtype=X.dtype)
+    for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
+        block = X[start:start + INFERENCE_BATCH_SIZE]
+        # Torch shares writable memory as is; read-only blocks (memmaps) are copied.
+        if not block.flags.writeable:
+            block = block.copy()
+        block = torch.from_numpy(block).to(device)
+        out[start:start + INFERENCE_BATCH_SIZE] = apply(block).cpu().numpy()
+    return out
 
 
 def _scaling(X, channels):

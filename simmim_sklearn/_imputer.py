@@ -99,6 +99,12 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     keep_empty_features : bool, default=False
         Keep features that have no observed value at ``fit`` in the output, their missing
         entries filled with 0; by default they are dropped.
+    log_dir : str or path-like, default=None
+        Directory to write a TensorBoard log of the training to (needs
+        ``pip install "simmim-sklearn[tensorboard]"``): per epoch the training loss, the
+        validation loss with ``early_stopping`` and the learning rate, and for windows and
+        images a few rows with their hidden tokens and reconstructions. ``None`` writes
+        nothing and costs nothing.
 
     Attributes
     ----------
@@ -204,6 +210,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         missing_values=np.nan,
         add_indicator=False,
         keep_empty_features=False,
+        log_dir=None,
     ):
         store_parameters(self, locals())
 

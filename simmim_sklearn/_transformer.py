@@ -148,6 +148,12 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Show a progress bar with the training and validation loss when positive.
     warm_start : bool, default=False
         Continue training the current model on ``fit`` instead of starting anew.
+    log_dir : str or path-like, default=None
+        Directory to write a TensorBoard log of the training to (needs
+        ``pip install "simmim-sklearn[tensorboard]"``): per epoch the training loss, the
+        validation loss with ``early_stopping`` and the learning rate, and for windows and
+        images a few rows with their hidden tokens and reconstructions. ``None`` writes
+        nothing and costs nothing.
 
     Attributes
     ----------
@@ -244,6 +250,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         random_state=None,
         verbose=0,
         warm_start=False,
+        log_dir=None,
     ):
         store_parameters(self, locals())
 

@@ -20,15 +20,10 @@ FINAL_LR_FRACTION = 0.01
 MAX_GRAD_NORM = 1.0
 
 
-@dataclass
-class TrainingConfig:
-    mask_ratio: float
-    unmasked_fraction: float
-    loss: str
-    visible_loss_weight: float
-    consistency_weight: float
-    latent_weight: float
-    view_weight: float
+@dataclass(kw_only=True)
+class LoopConfig:
+    """What every training loop needs (``fit_epochs``)."""
+
     batch_size: int
     learning_rate: float
     weight_decay: float
@@ -38,6 +33,19 @@ class TrainingConfig:
     verbose: int
     precision: str = "float32"  # "bfloat16": mixed precision through torch.autocast
     schedule: bool = True  # warm-up and cosine decay; False keeps a constant learning rate
+
+
+@dataclass(kw_only=True)
+class TrainingConfig(LoopConfig):
+    """The masked-modeling loop: the loop's settings and those of the masked loss."""
+
+    mask_ratio: float
+    unmasked_fraction: float
+    loss: str
+    visible_loss_weight: float
+    consistency_weight: float
+    latent_weight: float
+    view_weight: float
 
 
 @dataclass
@@ -154,12 +162,55 @@ def _schedule(total_steps):
     return factor
 
 
-def train(network, rows, config, generator, device, val_rows=None, optimizer_state=None):
-    """Train ``network`` in place on ``rows``, a batch source (see ``_data``) on ``device``.
+def train(network, rows, config, generator, device, val_rows=None, optimizer_state=None,
+          on_epoch=None):
+    """Train ``network`` in place on ``rows``, a batch source (see ``_data``) on ``device``,
+    by the masked loss (``fit_epochs`` says when it stops and what it returns).
 
-    Stops after ``config.n_epochs`` epochs or when the validation score (``val_rows`` given)
-    or else the training loss has not improved by ``tol`` for ``n_iter_no_change`` epochs;
-    with ``val_rows`` the best weights seen are restored.
+    The validation score is the negative masked error of ``val_rows`` under the fixed
+    evaluation mask.
+    """
+    # The teacher is never trained directly: it follows the encoder, and only when the latent
+    # term reads it (update_teacher).
+    follows = network.teacher is not None and config.latent_weight > 0
+
+    def batch_loss(xb):
+        return masked_loss_terms(
+            network, xb, config.mask_ratio, config.loss, config.visible_loss_weight,
+            generator, config.unmasked_fraction, config.consistency_weight,
+            config.latent_weight, config.view_weight,
+        )
+
+    def after_step(step, total_steps):
+        if follows:
+            update_teacher(network, teacher_momentum(step, total_steps))
+
+    validation_score = None
+    if val_rows is not None:
+        def validation_score():
+            return -evaluation_loss(network, val_rows, config.mask_ratio, config.loss,
+                                    config.batch_size, device)
+
+    return fit_epochs(
+        network, [p for p in network.parameters() if p.requires_grad], config,
+        lambda: rows.batches(config.batch_size, generator), rows.n_batches(config.batch_size),
+        batch_loss, device, validation_score, optimizer_state, after_step, on_epoch,
+    )
+
+
+def fit_epochs(network, parameters, config, epoch_batches, n_batches, batch_loss, device,
+               validation_score=None, optimizer_state=None, after_step=None, on_epoch=None):
+    """The training loop shared by masked pretraining and fine-tuning.
+
+    AdamW over ``parameters`` (tensors, or groups with an ``lr_scale`` that multiplies
+    ``config.learning_rate``), warm-up and cosine decay when ``config.schedule``, gradient
+    clipping. Each epoch runs ``batch_loss(batch)``, which gives a weighted loss sum and weight
+    sum, on the ``n_batches`` batches of ``epoch_batches()``. Stops after ``config.n_epochs``
+    epochs or when ``validation_score()`` (higher is better; given) or else the negative
+    training loss has not improved by ``tol`` for ``n_iter_no_change`` epochs; with a
+    validation score the best weights seen are restored. ``after_step(step, total_steps)``
+    runs after every optimisation step; ``on_epoch(epoch, values, network)`` after every
+    epoch with its loss, validation loss and learning rate (the TensorBoard log).
 
     Raises
     ------
@@ -167,25 +218,22 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
         When the loss becomes non-finite; ``network`` is then left half-trained, so callers
         train a copy.
     """
+    groups = _parameter_groups(parameters, config.learning_rate)
     # The fused kernel updates every parameter in one call, far cheaper per step than the
     # per-tensor loop; it exists for CPU and CUDA.
-    # The teacher is never trained directly: it follows the encoder (update_teacher).
-    trained = [p for p in network.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        trained, lr=config.learning_rate, weight_decay=config.weight_decay,
-        fused=device.type in ("cpu", "cuda"),
-    )
+    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate,
+                                  weight_decay=config.weight_decay,
+                                  fused=device.type in ("cpu", "cuda"))
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
         # The saved state carries the old hyper-parameters; set_params may have changed them.
-        for group in optimizer.param_groups:
-            group.update(lr=config.learning_rate, weight_decay=config.weight_decay)
+        for group, fresh in zip(optimizer.param_groups, groups):
+            group.update(lr=fresh["lr"], weight_decay=config.weight_decay)
     scheduler = total_steps = None
     if config.schedule:
-        total_steps = config.n_epochs * rows.n_batches(config.batch_size)
+        total_steps = config.n_epochs * n_batches
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(total_steps))
-    # Only the latent term reads the teacher.
-    follows = network.teacher is not None and config.latent_weight > 0
+    trained = [p for group in groups for p in group["params"]]
     step = 0
 
     loss_curve, validation_scores = [], []
@@ -196,13 +244,11 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
                               enabled=config.precision == "bfloat16")
     for epoch in progress:
         epoch_loss = epoch_weight = 0.0
-        for xb in rows.batches(config.batch_size, generator):
+        # The learning rate of the last group: the full rate (the head's when fine-tuning).
+        learning_rate = optimizer.param_groups[-1]["lr"]
+        for batch in epoch_batches():
             with autocast:
-                error_sum, weight_sum = masked_loss_terms(
-                    network, xb, config.mask_ratio, config.loss,
-                    config.visible_loss_weight, generator, config.unmasked_fraction,
-                    config.consistency_weight, config.latent_weight, config.view_weight,
-                )
+                error_sum, weight_sum = batch_loss(batch)
             loss = error_sum / weight_sum.clamp(min=1.0)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -211,30 +257,31 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
             if scheduler is not None:
                 scheduler.step()
             step += 1
-            if follows:
-                update_teacher(network, teacher_momentum(step, total_steps))
+            if after_step is not None:
+                after_step(step, total_steps)
             # Summed on the device and read once per epoch: no host synchronisation per step.
             epoch_loss += error_sum.detach()
-            epoch_weight += weight_sum
+            epoch_weight += weight_sum.detach()
         loss_curve.append(float(epoch_loss) / max(float(epoch_weight), 1.0))
         if not math.isfinite(loss_curve[-1]):
             raise ValueError(
                 f"The training loss became non-finite at epoch {epoch + 1}; "
                 "lower learning_rate_init or check the input for extreme values."
             )
-        postfix = {"loss": f"{loss_curve[-1]:.4f}"}
+        values = {"loss": loss_curve[-1], "learning_rate": learning_rate}
 
-        if val_rows is not None:
+        if validation_score is not None:
             network.eval()
-            validation_scores.append(-evaluation_loss(
-                network, val_rows, config.mask_ratio, config.loss, config.batch_size, device
-            ))
+            validation_scores.append(validation_score())
             network.train()
             current = validation_scores[-1]
-            postfix["val_loss"] = f"{-current:.4f}"
+            values["validation_loss"] = -current
         else:
             current = -loss_curve[-1]
-        progress.set_postfix(postfix)
+        progress.set_postfix({"loss": f"{values['loss']:.4f}", **(
+            {"val_loss": f"{-current:.4f}"} if validation_score is not None else {})})
+        if on_epoch is not None:
+            on_epoch(epoch, values, network)
 
         if current > best + config.tol:
             epochs_no_improvement = 0
@@ -242,7 +289,7 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
             epochs_no_improvement += 1
         if current > best:
             best = current
-            if val_rows is not None:
+            if validation_score is not None:
                 best_state = copy.deepcopy(network.state_dict())
         if epochs_no_improvement >= config.n_iter_no_change:
             break
@@ -250,3 +297,13 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
     if best_state is not None:
         network.load_state_dict(best_state)
     return TrainingHistory(loss_curve, validation_scores, epoch + 1, optimizer.state_dict())
+
+
+def _parameter_groups(parameters, learning_rate):
+    """AdamW's parameter groups: one of all ``parameters`` (tensors), or one per given group
+    with its ``lr`` set to ``learning_rate`` times its ``lr_scale``."""
+    parameters = list(parameters)
+    if not parameters or isinstance(parameters[0], torch.Tensor):
+        return [{"params": parameters, "lr": learning_rate}]
+    return [{"params": group["params"], "lr": learning_rate * group["lr_scale"]}
+            for group in parameters]

@@ -1,0 +1,342 @@
+"""SimMIMClassifier: masked pretraining on every row, then fine-tuning on the labeled ones."""
+
+from numbers import Real
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.preprocessing import StandardScaler
+from sklearn.semi_supervised import LabelSpreading
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from ._base import store_parameters
+from ._finetuned import BaseFineTuned, representation
+
+# Label spreading over the pretrained representation: each row's neighbours in its graph.
+PROPAGATION_NEIGHBORS = 7
+UNLABELED = -1
+
+
+class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
+    """Classifier pretrained by masked modeling (SimMIM), then fine-tuned with unlabeled rows.
+
+    ``fit`` works in three steps. The network of :class:`SimMIMTransformer` (same layouts,
+    encoders, masking and NaN handling) is first trained by masked modeling on every row of
+    ``X``, labeled or not. The labels are then spread to the unlabeled rows (marked ``-1``,
+    as in :mod:`sklearn.semi_supervised`) over a nearest-neighbour graph of that
+    representation (:class:`~sklearn.semi_supervised.LabelSpreading`), each such row weighing
+    its spread label's probability times ``unlabeled_weight``. Last, the network and a head
+    (layer normalisation and a linear map of the representation) are trained end to end by
+    cross-entropy, the layers nearest the input at the lowest learning rates
+    (``layer_decay``).
+
+    Parameters
+    ----------
+    hidden_width : int, default=128
+        Width of the encoder's hidden layers (see :class:`SimMIMTransformer`).
+    depth : int or "auto", default="auto"
+        Number of encoder blocks (see :class:`SimMIMTransformer`).
+    encoder : {"auto", "mlp", "conv", "transformer"}, default="auto"
+        Encoder architecture (see :class:`SimMIMTransformer`).
+    input_shape : tuple of int, default=None
+        Layout of a row: ``(C, L)`` for a window, ``(C, H, W)`` for an image, ``None`` for
+        tabular features.
+    patch_size : int, tuple of int or "auto", default="auto"
+        Token size along each axis of ``input_shape`` (see :class:`SimMIMTransformer`).
+    mask_ratio : float, default=0.5
+        Fraction of each row's tokens hidden at every pretraining step; in (0, 1).
+    pretrain_iter : int or "auto", default="auto"
+        Epochs of masked pretraining (``SimMIMTransformer``'s ``max_iter``, whose
+        ``"auto"`` it follows); 0 fine-tunes the network from its random start, which
+        measures what pretraining is worth.
+    max_iter : int or "auto", default="auto"
+        Maximum number of fine-tuning epochs; ``"auto"`` is about 600 optimisation steps,
+        between 5 and 300 epochs.
+    batch_size : int or "auto", default="auto"
+        Rows per fine-tuning step; ``"auto"`` is ``min(64, n_rows)``.
+    learning_rate_init : float, default=1e-3
+        Peak fine-tuning learning rate of the head (AdamW, warm-up then cosine decay).
+    layer_decay : float in (0, 1], default=0.75
+        Each encoder layer below the head learns at this multiple of the rate of the layer
+        above it; 1 fine-tunes every layer at ``learning_rate_init``. Lower it when labels
+        are few and pretraining should be kept.
+    weight_decay : float, default=0.05
+        AdamW's decoupled weight decay, in pretraining and fine-tuning.
+    unlabeled_weight : float, default=1.0
+        Weight of the unlabeled rows' spread labels in fine-tuning, relative to a labeled
+        row's; 0 fine-tunes on the labeled rows alone.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the fine-tuning loss, as in
+        :class:`~sklearn.linear_model.LogisticRegression`.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the labeled rows, stop fine-tuning when their
+        loss stops improving and keep the best weights.
+    validation_fraction : float, default=0.1
+        Fraction of the labeled rows held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Fine-tuning epochs without an improvement of at least ``tol`` before it stops.
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation loss) that resets the count.
+    device : str, default="auto"
+        ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
+        ``"mps"``.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the training steps (see :class:`SimMIMTransformer`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, masking, shuffling and the validation split.
+    verbose : int, default=0
+        Show progress bars of pretraining and fine-tuning when positive.
+    warm_start : bool, default=False
+        Make ``fit`` continue fine-tuning the current network (spreading the labels over
+        its current representation) instead of pretraining anew.
+    log_dir : str or path-like, default=None
+        Directory of a TensorBoard log of pretraining and fine-tuning (see
+        :class:`SimMIMTransformer`); ``None`` writes nothing.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    module_ : torch.nn.Module
+        The fine-tuned network: the masked model (``module_.backbone``) and its head.
+    n_iter_ : int
+        Number of fine-tuning epochs run.
+    loss_curve_ : list of float
+        Fine-tuning loss of each epoch.
+    best_loss_ : float
+        Lowest fine-tuning loss reached.
+    validation_scores_ : list of float
+        Negative validation loss of each epoch; only with ``early_stopping``.
+    best_validation_score_ : float
+        Best validation score; only with ``early_stopping``.
+    n_pretrain_iter_ : int
+        Number of pretraining epochs run (0 without pretraining).
+    pretrain_loss_curve_ : list of float
+        Masked-modeling loss of each pretraining epoch.
+    input_shape_ : tuple of int
+        Layout of a row as ``(C, *spatial)``.
+    patch_size_ : tuple of int
+        Patch size along each spatial axis.
+    encoder_ : str
+        Encoder used.
+    depth_ : int
+        Number of encoder blocks.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    SimMIMRegressor : The same for continuous targets.
+    SimMIMTransformer : The pretrained representation, for any scikit-learn model.
+    sklearn.semi_supervised.SelfTrainingClassifier : Self-training of a given classifier.
+    sklearn.neural_network.MLPClassifier : Supervised neural network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from simmim_sklearn import SimMIMClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_few = np.where(np.arange(len(y)) < 100, y, -1)  # 100 labels, the rest unlabeled
+    >>> clf = SimMIMClassifier(input_shape=(1, 8, 8), pretrain_iter=2, max_iter=5,
+    ...                        random_state=0).fit(X, y_few)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 10)
+    """
+
+    _classification = True
+
+    _parameter_constraints: dict = {
+        **BaseFineTuned._parameter_constraints,
+        "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_width=128,
+        depth="auto",
+        encoder="auto",
+        input_shape=None,
+        patch_size="auto",
+        mask_ratio=0.5,
+        pretrain_iter="auto",
+        max_iter="auto",
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        layer_decay=0.75,
+        weight_decay=0.05,
+        unlabeled_weight=1.0,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        precision="float32",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        log_dir=None,
+    ):
+        store_parameters(self, locals())
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Fine-tune for one epoch on ``X``, continuing from the current model.
+
+        The first call needs ``classes`` and starts from the network untrained: ``fit``
+        pretrains. A call that fails leaves the model of the last successful call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of rows.
+        y : array-like of shape (n_samples,)
+            Their labels, ``-1`` for unlabeled rows.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem; needed on the first call only.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if not hasattr(self, "classes_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._partial_fit(X, y, classes)
+
+    def _check_targets(self, y):
+        y = column_or_1d(y, warn=True)
+        labeled = ~_is_unlabeled(y)
+        check_classification_targets(y[labeled])
+        return y
+
+    def _encode_targets(self, y, reset, classes):
+        labeled = ~_is_unlabeled(y)
+        if not labeled.any():
+            raise ValueError(
+                "y has no labeled rows: every value is -1, which marks an unlabeled row."
+            )
+        if reset:
+            self.classes_ = np.unique(y[labeled] if classes is None else np.asarray(classes))
+        unknown = np.setdiff1d(y[labeled], self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y has labels {unknown.tolist()} that are not in classes_ "
+                f"{self.classes_.tolist()}."
+            )
+        index = np.full(len(y), UNLABELED)
+        index[labeled] = np.searchsorted(self.classes_, y[labeled])
+        class_weight = compute_class_weight(
+            self.class_weight, classes=np.arange(len(self.classes_)), y=index[labeled]
+        ) if self.class_weight is not None else np.ones(len(self.classes_))
+        weights = np.where(labeled, class_weight[index], 0.0)
+        return index[:, None].astype(np.float64), weights, labeled
+
+    def _unlabeled_targets(self, network, X, targets, weights, labeled, unlabeled, device):
+        """Spread the labels over a nearest-neighbour graph of the network's current
+        representation of the labeled and unlabeled rows: each unlabeled row takes its spread
+        label, weighing its probability times ``unlabeled_weight``."""
+        if self.unlabeled_weight == 0 or not unlabeled.any():
+            return targets, weights, labeled
+        graph_rows = np.flatnonzero(labeled | unlabeled)
+        features = StandardScaler().fit_transform(representation(network, X[graph_rows], device))
+        seeds = np.where(labeled[graph_rows], targets[graph_rows, 0], UNLABELED).astype(int)
+        spreading = LabelSpreading(
+            kernel="knn", n_neighbors=min(PROPAGATION_NEIGHBORS, len(graph_rows) - 1)
+        ).fit(features, seeds)
+        spread = np.flatnonzero(unlabeled[graph_rows])
+        targets, weights = targets.copy(), weights.copy()
+        rows = graph_rows[spread]
+        targets[rows, 0] = spreading.transduction_[spread]
+        weights[rows] = self.unlabeled_weight * spreading.label_distributions_[spread].max(axis=1)
+        return targets, weights, labeled | unlabeled
+
+    def decision_function(self, X):
+        """Class scores of ``X``: the head's logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The logit of each class; for two classes, that of ``classes_[1]`` minus that of
+            ``classes_[0]``.
+        """
+        logits = self._outputs(X).astype(np.float64)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class in ``classes_``.
+        """
+        return softmax(self._outputs(X).astype(np.float64), axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class in ``classes_``.
+        """
+        logits = torch.from_numpy(self._outputs(X).astype(np.float64))
+        return torch.log_softmax(logits, dim=1).numpy()
+
+    def predict(self, X):
+        """Predicted class of each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The class of highest probability.
+        """
+        scores = self._outputs(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+def _is_unlabeled(y):
+    """Rows marked ``-1`` (compared element-wise, so string labels never match)."""
+    if y.dtype.kind in "biuf":
+        return y == UNLABELED
+    return np.array([isinstance(v, (int, np.integer)) and v == UNLABELED for v in y],
+                    dtype=bool)

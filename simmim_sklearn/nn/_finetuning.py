@@ -1,0 +1,105 @@
+"""Fine-tuning: a pretrained SimMIM network read by a task head, trained end to end on
+labeled rows with layer-wise learning rates (``fit_epochs`` runs the loop)."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._training import fit_epochs
+
+# Fine-tuning batches hold the row, then its targets, then its weight: one tensor that
+# TensorRows shuffles as it does plain rows.
+WEIGHT_COLUMNS = 1
+
+
+class TaskNetwork(nn.Module):
+    """A SimMIM network's representation (``SimMIMTransformer.transform``'s columns) read by
+    a head: layer normalisation, then a linear map to the task's outputs (class scores or
+    standardised targets).
+
+    The masked model's decoder and its self-supervised heads stay in ``backbone`` untouched:
+    they have no gradient when fine-tuning, so they are not trained.
+    """
+
+    def __init__(self, backbone, n_outputs):
+        super().__init__()
+        self.backbone = backbone
+        width = backbone.n_components
+        if backbone.over_tokens:
+            width += backbone.encoder.n_block_features
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, n_outputs))
+
+    def forward(self, x):
+        backbone = self.backbone
+        z = backbone.encode_standardized(backbone.standardize(x),
+                                         block_maxima=backbone.over_tokens)
+        return self.head(z)
+
+
+def layerwise_parameter_groups(network, layer_decay):
+    """``fit_epochs``' parameter groups of a ``TaskNetwork``: the encoder's token embedding
+    (and the linear path of raw values) at layer 0, its block ``i`` at layer ``i + 1``, the
+    rest (the encoder's pooling, the projection, the head) at the top layer ``depth + 1``;
+    layer ``l`` learns at ``layer_decay ** (depth + 1 - l)`` times the head's rate, as in
+    BEiT's and SimMIM's fine-tuning: the layers nearest the input, which pretraining shaped
+    most generally, move least."""
+    depth = len(network.backbone.encoder.blocks)
+    layers = {}
+    for name, parameter in network.named_parameters():
+        if parameter.requires_grad:
+            layers.setdefault(_layer_of(name, depth), []).append(parameter)
+    return [{"params": layers[layer], "lr_scale": layer_decay ** (depth + 1 - layer)}
+            for layer in sorted(layers)]
+
+
+def _layer_of(name, depth):
+    parts = name.split(".")
+    if parts[:2] == ["backbone", "encoder"]:
+        if parts[2] == "blocks":
+            return int(parts[3]) + 1
+        if parts[2] in ("embedding", "token_projection", "mask_embedding"):
+            return 0
+    if parts[:2] in (["backbone", "linear_encoder"], ["backbone", "log_noise"]):
+        return 0
+    return depth + 1
+
+
+def task_loss_terms(network, batch, n_features, classification):
+    """Weighted loss sum and weight sum of a fine-tuning ``batch`` (rows, targets, weights):
+    cross-entropy of the class index for classification; otherwise the squared error of each
+    standardised target, NaN targets weighing 0."""
+    x = batch[:, :n_features]
+    targets = batch[:, n_features:-WEIGHT_COLUMNS]
+    weight = batch[:, -1]
+    output = network(x)
+    if classification:
+        error = F.cross_entropy(output.float(), targets[:, 0].long(), reduction="none")
+        return (error * weight).sum(), weight.sum()
+    observed = ~torch.isnan(targets)
+    weight = weight.unsqueeze(1) * observed
+    error = (output.float() - targets.nan_to_num(0.0)).square()
+    return (error * weight).sum(), weight.sum()
+
+
+def finetune(network, rows, n_features, classification, layer_decay, config, generator, device,
+             val_rows=None, optimizer_state=None, on_epoch=None):
+    """Train the ``TaskNetwork`` in place on ``rows`` (a ``TensorRows`` of rows, targets and
+    weights) by ``task_loss_terms``; the validation score is the negative loss of ``val_rows``
+    (``fit_epochs`` says when it stops and what it returns)."""
+
+    def batch_loss(batch):
+        return task_loss_terms(network, batch, n_features, classification)
+
+    validation_score = None
+    if val_rows is not None:
+        @torch.no_grad()
+        def validation_score():
+            error_sum, weight_sum = task_loss_terms(network, val_rows.X, n_features,
+                                                    classification)
+            return -float(error_sum) / max(float(weight_sum), 1e-12)
+
+    return fit_epochs(
+        network, layerwise_parameter_groups(network, layer_decay), config,
+        lambda: rows.batches(config.batch_size, generator), rows.n_batches(config.batch_size),
+        batch_loss, device, validation_score, optimizer_state, on_epoch=on_epoch,
+    )
