@@ -1,7 +1,7 @@
 """SimMIMRegressor: masked pretraining on every row, then fine-tuning on those with targets."""
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils import check_array
 
 from ._base import store_parameters
@@ -157,6 +157,7 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
     ):
         store_parameters(self, locals())
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
         """Fine-tune for one epoch on ``X``, continuing from the current model.
 

@@ -120,6 +120,12 @@ def test_failed_partial_fit_keeps_the_last_good_model(tabular):
     assert clf.n_iter_ == 1
 
 
+def test_partial_fit_validates_the_parameters():
+    X, y = make_regression(n_samples=40, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match="layer_decay"):
+        SimMIMRegressor(layer_decay=2.0).partial_fit(X, y)
+
+
 def test_no_labeled_row_is_a_clear_error(tabular):
     X, y = tabular
     clf = SimMIMClassifier(**TINY)
@@ -157,8 +163,8 @@ def test_grid_search_over_pretraining():
     X, y = make_regression(n_samples=120, n_features=5, noise=1.0, random_state=0)
     search = GridSearchCV(SimMIMRegressor(**TINY),
                           {"pretrain_iter": [0, 2], "hidden_width": [8, 16]}, cv=2).fit(X, y)
-    assert search.best_params_["pretrain_iter"] in (0, 2)
-    assert np.isfinite(search.best_score_)
+    assert len(search.cv_results_["params"]) == 4 and np.isfinite(search.best_score_)
+    assert search.best_estimator_.n_pretrain_iter_ == search.best_params_["pretrain_iter"]
 
 
 def test_window_classifier_with_missing_values():
