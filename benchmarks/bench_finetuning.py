@@ -1,7 +1,8 @@
 """Quality of SimMIMClassifier and SimMIMRegressor: pretraining, then fine-tuning.
 
-Run from the repository root: ``python benchmarks/bench_finetuning.py [digits] [windows]
-[tabular]`` (all three by default; each part writes its own results). Needs the ``bench``
+Run from the repository root: ``python benchmarks/bench_finetuning.py [digits]
+[digits-layer-decay] [windows] [tabular]`` (all by default; each part writes its own
+results). Needs the ``bench``
 extra (aeon for the window sets and MiniRocket). Fits run on one torch thread.
 
 - ``digits`` (``finetuning_digits``): the digits images as (1, 8, 8), a stratified half to
@@ -14,6 +15,8 @@ extra (aeon for the window sets and MiniRocket). Fits run on one torch thread.
   default 7 neighbours, on standardised pixels), SelfTrainingClassifier around a
   standardised LogisticRegressionCV, and SimMIMTransformer fitted on the training half +
   LogisticRegression on the labeled rows.
+- ``digits-layer-decay`` (``finetuning_digits_layer_decay``): the same protocol, the defaults
+  against ``layer_decay=1`` (every layer at the head's learning rate).
 - ``windows`` (``finetuning_windows``): GunPoint, ItalyPowerDemand, ArrowHead, OSULeaf, ACSF1
   and BasicMotions from the files inside aeon, train and test splits, every training window
   labeled; SimMIMClassifier (defaults, and ``pretrain_iter=0``) and MiniRocket +
@@ -85,16 +88,23 @@ def digits_methods(shape):
     }
 
 
+def few_labels(y_train, draw):
+    """The indices of ``PER_CLASS`` labeled rows per class of label draw ``draw``, and the
+    training labels with every other row marked -1."""
+    rng = np.random.RandomState(draw)
+    labeled = np.concatenate([
+        rng.choice(np.flatnonzero(y_train == c), PER_CLASS, replace=False)
+        for c in np.unique(y_train)])
+    y_semi = np.full(len(y_train), -1)
+    y_semi[labeled] = y_train[labeled]
+    return labeled, y_semi
+
+
 def digits():
     X_train, X_test, y_train, y_test = digits_halves(0)
     results = {}
     for draw in DRAWS:
-        rng = np.random.RandomState(draw)
-        labeled = np.concatenate([
-            rng.choice(np.flatnonzero(y_train == c), PER_CLASS, replace=False)
-            for c in np.unique(y_train)])
-        y_semi = np.full(len(y_train), -1)
-        y_semi[labeled] = y_train[labeled]
+        labeled, y_semi = few_labels(y_train, draw)
         for name, make in digits_methods((1, 8, 8)).items():
             model, seconds = timed_fit(make(draw), X_train, y_semi)
             results.setdefault(name, []).append((model.score(X_test, y_test), seconds))
@@ -113,6 +123,23 @@ def digits():
     write_results("finetuning_digits", {"digits, 5 labels per class": rows}, notes=(
         f"Pretraining is worth {np.mean(default - untrained):+.3f} accuracy "
         f"(defaults minus pretrain_iter=0, paired over the {len(DRAWS)} draws)."))
+
+
+def digits_layer_decay():
+    """The digits protocol with the defaults against one learning rate for every layer."""
+    X_train, X_test, y_train, y_test = digits_halves(0)
+    methods = {"layer_decay=0.75 (default)": {}, "layer_decay=1 (no decay)": {"layer_decay": 1.0}}
+    results = {}
+    for draw in DRAWS:
+        _, y_semi = few_labels(y_train, draw)
+        for name, params in methods.items():
+            model, seconds = timed_fit(SimMIMClassifier(
+                input_shape=(1, 8, 8), random_state=draw, **params), X_train, y_semi)
+            results.setdefault(name, []).append((model.score(X_test, y_test), seconds))
+            print(draw, name, results[name][-1], flush=True)
+    rows = [summary(name, [a for a, _ in runs], [s for _, s in runs])
+            for name, runs in results.items()]
+    write_results("finetuning_digits_layer_decay", {"digits, 5 labels per class": rows})
 
 
 # -- windows: every training window labeled -----------------------------------------------
@@ -203,6 +230,7 @@ def tabular():
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    parts = sys.argv[1:] or ["digits", "windows", "tabular"]
+    parts = sys.argv[1:] or ["digits", "digits-layer-decay", "windows", "tabular"]
     for part in parts:
-        {"digits": digits, "windows": windows, "tabular": tabular}[part]()
+        {"digits": digits, "digits-layer-decay": digits_layer_decay, "windows": windows,
+         "tabular": tabular}[part]()
