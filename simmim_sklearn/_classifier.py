@@ -215,14 +215,13 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._partial_fit(X, y, classes)
 
-    def _check_targets(self, y):
-        y = column_or_1d(y, warn=True)
-        labeled = ~_is_unlabeled(y)
-        check_classification_targets(y[labeled])
-        return y
+    @staticmethod
+    def _check_targets(y):
+        return column_or_1d(y, warn=True)
 
     def _encode_targets(self, y, reset, classes):
         labeled = ~_is_unlabeled(y)
+        check_classification_targets(y[labeled])
         if not labeled.any():
             raise ValueError(
                 "y has no labeled rows: every value is -1, which marks an unlabeled row."

@@ -207,7 +207,8 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
 
 def representation(network, X, device):
     """``SimMIMTransformer.transform``'s representation of ``X`` by the ``TaskNetwork``'s
-    backbone, float32."""
+    backbone, float32: on images averaged over one-pixel shifts, as ``transform`` does, which
+    is what the labels spread over; the head reads the unshifted one, one encoding per row."""
     backbone = network.backbone.to(device)
     return map_row_blocks(backbone, np.asarray(X, dtype=np.float32),
                           network.head[0].normalized_shape[0], device)

@@ -7,10 +7,6 @@ from torch import nn
 
 from ._training import fit_epochs
 
-# Fine-tuning batches hold the row, then its targets, then its weight: one tensor that
-# TensorRows shuffles as it does plain rows.
-WEIGHT_COLUMNS = 1
-
 
 class TaskNetwork(nn.Module):
     """A SimMIM network's representation (``SimMIMTransformer.transform``'s columns) read by
@@ -68,8 +64,10 @@ def task_loss_terms(network, batch, n_features, classification):
     """Weighted loss sum and weight sum of a fine-tuning ``batch`` (rows, targets, weights):
     cross-entropy of the class index for classification; otherwise the squared error of each
     standardised target, NaN targets weighing 0."""
+    # A batch holds each row, then its targets, then its weight: one tensor that TensorRows
+    # shuffles as it does plain rows.
     x = batch[:, :n_features]
-    targets = batch[:, n_features:-WEIGHT_COLUMNS]
+    targets = batch[:, n_features:-1]
     weight = batch[:, -1]
     output = network(x)
     if classification:
