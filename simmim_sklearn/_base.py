@@ -1,7 +1,6 @@
 """Parameters, fitting and scoring shared by the SimMIM estimators."""
 
 import copy
-import math
 import os
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -15,51 +14,21 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._data import ChunkedRows, check_rows, is_out_of_core, row_blocks, training_rows
-from ._device import inference_device, resolve_device
-from ._layout import resolve_input_shape, resolve_patch_size
+from ._data import ChunkedRows, is_out_of_core, row_blocks, training_rows
+from ._plan import Data, make_plan, published
 from ._tensorboard import logged_rows, tensorboard_log
-from .nn._encoders import ENCODERS, conv_dilations
+from .nn._encoders import ENCODERS
 from .nn._inference import inference_function
-from .nn._network import SimMIMNetwork
-from .nn._objectives import mask_span
-from .nn._patching import token_grid
-from .nn._training import TrainingConfig, evaluation_loss, train
+from .nn._network import SimMIMNetwork, inference_copy
+from .nn._training import evaluation_loss, train
 
-# max_iter="auto": about this many optimisation steps, within the epoch bounds below, so that
-# training cost follows the amount of data rather than a fixed number of epochs.
-AUTO_STEPS = 2000
-AUTO_MIN_EPOCHS = 5
-AUTO_MAX_EPOCHS = 500
-AUTO_BATCH_SIZE = 256
-# batch_size="auto" with the self-supervised terms on (nn._objectives): at least this many rows,
-# and more on large sets (see _resolve_batch_size).
-SELF_SUPERVISED_MIN_BATCH = 16
-# Encoders over patch tokens ("conv", "transformer") cost in proportion to the tokens they see
-# and the blocks they pass through: "auto" also caps their steps so that
-# steps x batch rows x tokens x blocks stays within this budget.
-AUTO_TOKEN_BUDGET = 4_000_000
-TOKEN_ENCODERS = ("conv", "transformer")
-# The budget counts window tokens; "conv" spends 3 x 3 + 1 taps on an image token against
-# 3 + 1 on a window token.
-CONV_IMAGE_TOKEN_COST = 2.5
 # PCA that initialises the linear maps looks at no more rows than this.
 PCA_INIT_MAX_ROWS = 20_000
-# n_components="auto": this many components for tabular rows and imputation. Images get as
-# many as the encoder pools; windows (scaled per channel) get WINDOW_LINEAR_COMPONENTS with a
-# PCA-started linear path, followed in transform by the encoder blocks' maxima: chosen by
-# train-split CV (docs/defaults.md).
-AUTO_COMPONENTS = 16
-WINDOW_LINEAR_COMPONENTS = 8
-# depth="auto": 2 residual blocks, except for "conv" on windows, which gets one block per
-# doubling of the dilation until the dilations span the window, up to this many.
-AUTO_DEPTH = 2
-WINDOW_MAX_DEPTH = 6
-# consistency_weight="auto": this weight on images, none on tabular rows and windows
-# (docs/defaults.md).
-IMAGE_CONSISTENCY_WEIGHT = 1.0
 # Rows per block in transform, inverse_transform and score: bounds their extra memory.
 INFERENCE_BATCH_SIZE = 4096
+# The plan's values that every masked model publishes, whether or not it has a parameter of
+# that name.
+LAYOUT_VALUES = ("input_shape", "patch_size", "encoder", "depth", "n_components", "mask_span")
 
 
 def store_parameters(estimator, arguments):
@@ -93,9 +62,9 @@ class TorchModelMixin:
 class BaseSimMIM(TorchModelMixin, BaseEstimator):
     """Masked-modeling estimator core: parameters, ``fit``, ``partial_fit`` and ``score``."""
 
-    # The network's linear representation: a fixed linear map of the visible entries, or
-    # (True) the factor model's posterior mean given them (see SimMIMNetwork).
-    _conditional_linear = False
+    # What the model is for (``_plan.make_plan``'s purpose): imputation gives the network
+    # the factor model's linear part (see SimMIMNetwork).
+    _purpose = "representation"
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -176,34 +145,33 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
 
     def _train_or_raise(self, X, continuing, incremental):
         X = self._validate_training_rows(X, reset=not continuing)
-        device = resolve_device(self.device)
         rng = self._rng_ if continuing else check_random_state(self.random_state)
         train_indices, val_indices = validation_split(self, len(X), rng, incremental)
+        n_rows = len(X) if train_indices is None else len(train_indices)
+        # A continued model keeps its fitted network; only the training follows the
+        # parameters as they are now.
+        fitted = self._plan.network if continuing else None
+        plan = make_plan(self.get_params(), Data(n_rows, X.shape[1], incremental, fitted),
+                         self._purpose)
         if continuing:
             network = copy.deepcopy(self.module_)
             optimizer_state = self._optimizer_state if incremental else None
         else:
-            network = self._new_network(X, rng)
+            network, self.mean_, self.scale_ = new_network(plan.network, X, rng)
             optimizer_state = None
-        self._configure_transform(network)
-        network.to(device)
-
-        rows = training_rows(X, device, train_indices)
-        val_rows = None if val_indices is None else training_rows(X, device, val_indices)
-        config = self._training_config(
-            len(rows), incremental, network.patcher.grid, len(network.encoder.blocks)
-        )
-        generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
+        network.average_shifts = plan.average_shifts
         first_epoch = self.n_iter_ if continuing and incremental else 0
-        shown_rows = None if self.log_dir is None else logged_rows(network, X)
-        with tensorboard_log(self.log_dir, "pretrain", first_epoch, shown_rows,
-                             self.mask_ratio) as on_epoch:
-            history = train(network, rows, config, generator, device, val_rows,
-                            optimizer_state, on_epoch)
-
+        history = train_network(network, X, plan, rng, train_indices, val_indices,
+                                optimizer_state, self.log_dir, first_epoch)
         self.module_ = network
+        self._plan = plan
         self._rng_ = rng
         self._optimizer_state = history.optimizer_state
+        network_values, training_values = published(plan)
+        params = self.get_params()
+        for name, value in {**network_values, **training_values}.items():
+            if name in params or name in LAYOUT_VALUES:
+                setattr(self, f"{name}_", value)
         record_history(self, history, incremental and continuing)
 
     def _validate_training_rows(self, X, reset):
@@ -222,149 +190,17 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         validate_data(self, X, reset=reset, skip_check_array=True)
         return X
 
-    def _initialised(self, X):
-        """Validate the parameters and ``X``, set the fitted layout and scaling from ``X`` and
-        return the network untrained: the start of estimators that train it by another
-        objective (``SimMIMClassifier`` and ``SimMIMRegressor`` with ``pretrain_iter=0``)."""
-        self._validate_params()
-        X = self._validate_training_rows(X, reset=True)
-        network = self._new_network(X, check_random_state(self.random_state))
-        self._configure_transform(network)
-        return network
-
-    def _new_network(self, X, rng):
-        shape = resolve_input_shape(self.input_shape, X.shape[1])
-        patch = resolve_patch_size(self.patch_size, shape, tabular=self.input_shape is None)
-        encoder = self.encoder
-        if encoder == "auto":
-            # Windows and images: "conv" matched "transformer" in train-split CV at a
-            # fraction of the cost; tabular features have no order to convolve over.
-            encoder = "mlp" if self.input_shape is None else "conv"
-        image = len(shape) == 3
-        window = len(shape) == 2 and self.input_shape is not None
-        mean, scale = _scaling(X, channels=shape[0] if image or window else None)
-        # Imputation always keeps its linear part: it fills gaps in images too.
-        linear = "conditional" if self._conditional_linear else (None if image else "pca")
-        grid = token_grid(shape, patch)
-        depth = self._resolve_depth(encoder, window, grid)
-        n_components, n_linear = self._component_split(
-            window=window and linear == "pca", image=image and linear is None,
-            encoded_features=(2 if encoder in TOKEN_ENCODERS else 1) * self.hidden_width,
-            block_maxima=encoder in TOKEN_ENCODERS,
-        )
-        seed = int(rng.randint(2**31 - 1))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            network = SimMIMNetwork(
-                shape, patch, encoder, n_components, self.hidden_width, depth,
-                center=mean, scale=scale, linear=linear, n_linear=n_linear,
-                # Windows hide spans of tokens; tabular rows, images and imputation single ones.
-                mask_span=mask_span(grid) if window and linear == "pca" else 1,
-            )
-        first_rows = check_rows(X[:PCA_INIT_MAX_ROWS])
-        network.init_linear_maps(
-            *_principal_components((first_rows - mean) / scale, n_linear, seed)
-        )
-        self.input_shape_, self.patch_size_, self.encoder_ = shape, patch, encoder
-        self.depth_, self.n_components_ = depth, n_components
-        self.mean_, self.scale_ = mean, scale
-        return network
-
-    def _resolve_depth(self, encoder, window, grid):
-        """Number of encoder blocks (``depth="auto"`` resolved) over the token ``grid``."""
-        if self.depth != "auto":
-            return self.depth
-        if not (window and encoder == "conv"):
-            return AUTO_DEPTH
-        return min(WINDOW_MAX_DEPTH, max(AUTO_DEPTH, len(conv_dilations(grid))))
-
-    def _component_split(self, window, image, encoded_features, block_maxima):
-        """Width of the representation and how many of its components have a linear path.
-
-        ``window``: a window with a PCA-started linear path; ``image``: an image whose
-        representation is the encoder's alone; ``encoded_features``: how many features the
-        encoder pools; ``block_maxima``: whether ``transform`` appends every encoder
-        block's maxima. Windows keep at most ``WINDOW_LINEAR_COMPONENTS`` linear
-        components: enough for ``inverse_transform(transform(X))`` to stay close to ``X``;
-        with ``"auto"`` and block maxima they have no others, as those maxima hold the local
-        patterns, wherever they occur, that PCA of a window misses; without them the pooled
-        features are projected to as many components. On images ``"auto"`` projects the
-        pooled features to as many components.
-        """
-        if self.n_components != "auto":
-            n_linear = (min(self.n_components, WINDOW_LINEAR_COMPONENTS) if window
-                        else self.n_components)
-            return self.n_components, n_linear
-        if window:
-            extra = 0 if block_maxima else encoded_features
-            return WINDOW_LINEAR_COMPONENTS + extra, WINDOW_LINEAR_COMPONENTS
-        if image:
-            return encoded_features, encoded_features
-        return AUTO_COMPONENTS, AUTO_COMPONENTS
-
-    def _training_config(self, n_rows, incremental, grid, n_blocks):
-        weights = self._self_supervised_weights(grid)
-        batch_size = min(self._resolve_batch_size(n_rows, any(weights.values())), n_rows)
-        if incremental:
-            n_epochs = 1
-        elif self.max_iter == "auto":
-            steps = AUTO_STEPS
-            if self.encoder_ in TOKEN_ENCODERS:
-                tokens = batch_size * math.prod(grid) * max(1, n_blocks)
-                if self.encoder_ == "conv" and len(grid) == 2:
-                    tokens *= CONV_IMAGE_TOKEN_COST
-                steps = min(steps, int(AUTO_TOKEN_BUDGET // tokens))
-            steps_per_epoch = math.ceil(n_rows / batch_size)
-            n_epochs = min(AUTO_MAX_EPOCHS,
-                           max(AUTO_MIN_EPOCHS, math.ceil(steps / steps_per_epoch)))
-        else:
-            n_epochs = self.max_iter
-        return TrainingConfig(
-            mask_ratio=self.mask_ratio, unmasked_fraction=self.unmasked_fraction,
-            loss=self.loss,
-            visible_loss_weight=self.visible_loss_weight,
-            consistency_weight=self._resolve_consistency_weight(grid),
-            **weights, batch_size=batch_size,
-            learning_rate=self.learning_rate_init, weight_decay=self.weight_decay,
-            n_epochs=n_epochs, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-            verbose=self.verbose, precision=self.precision, schedule=not incremental,
-        )
-
-    def _configure_transform(self, network):
-        """Set the options of ``network`` that change ``transform`` only (see
-        ``SimMIMNetwork.forward``); only ``SimMIMTransformer`` offers any."""
-
-    def _resolve_batch_size(self, n_rows, self_supervised):
-        """``batch_size`` with ``"auto"`` resolved: up to ``AUTO_BATCH_SIZE`` rows, and with
-        the self-supervised terms about a 64th of the rows, at least
-        ``SELF_SUPERVISED_MIN_BATCH``: on small sets, many small steps let those terms see
-        each row in many crops and masks, where few whole-set steps would not."""
-        if self.batch_size != "auto":
-            return self.batch_size
-        if not self_supervised:
-            return AUTO_BATCH_SIZE
-        return min(AUTO_BATCH_SIZE, max(SELF_SUPERVISED_MIN_BATCH, n_rows // 64))
-
-    def _self_supervised_weights(self, grid):
-        """``latent_weight`` and ``view_weight`` of the training (``nn._objectives``), resolved
-        for the token ``grid``; only ``SimMIMTransformer`` trains with those terms."""
-        return {"latent_weight": 0.0, "view_weight": 0.0}
-
-    def _resolve_consistency_weight(self, grid):
-        """``consistency_weight`` with ``"auto"`` resolved for the token ``grid`` (2-D on
-        images only)."""
-        if self.consistency_weight != "auto":
-            return self.consistency_weight
-        return IMAGE_CONSISTENCY_WEIGHT if len(grid) == 2 else 0.0
-
     # -- scoring and batched inference -----------------------------------------------------
 
     def score(self, X, y=None):
-        """Negative masked reconstruction error of ``X`` (higher is better).
+        """Negative masked training objective of ``X`` (higher is better).
 
-        Hidden tokens are chosen by a fixed evaluation mask at ``mask_ratio``, so the score
-        is deterministic and unsupervised model selection (``GridSearchCV``) is repeatable.
-        The error is the mean ``loss`` over hidden, observed entries, in standardised units.
+        Hidden tokens are chosen by a fixed evaluation mask at the fitted ``mask_ratio``, so
+        the score is deterministic and unsupervised model selection (``GridSearchCV``) is
+        repeatable. The objective is the one that trains the model: the mean ``loss`` over
+        hidden, observed entries, in standardised units, plus the consistency, latent and
+        view terms at their fitted weights (on windows the latent term is what trains the
+        encoder).
 
         Parameters
         ----------
@@ -376,24 +212,70 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         Returns
         -------
         score : float
-            Negative mean reconstruction error of the hidden entries.
+            Negative masked objective.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64],
-                          ensure_all_finite="allow-nan")
-        device = inference_device(self.device)
-        network = self.module_.to(device)
-        return -evaluation_loss(
-            network, ChunkedRows(X, device), self.mask_ratio, self.loss, INFERENCE_BATCH_SIZE,
-            device,
-        )
+        X = self._scored_rows(X)
+        network = self.module_
+        device = network.center.device
+        config = self._plan.training
+        return -evaluation_loss(network, ChunkedRows(X, device), config,
+                                INFERENCE_BATCH_SIZE, device)
+
+    def _scored_rows(self, X):
+        """``X`` as ``score`` reads it: validated, NaN marking the hidden entries."""
+        return validate_data(self, X, reset=False, dtype=[np.float32, np.float64],
+                             ensure_all_finite="allow-nan")
 
     def _map_rows(self, method, X, width):
         """Apply ``module_.<method>`` to ``X`` block by block, computing in ``X``'s dtype
         (through its folded inference form where there is one, see ``nn._inference``)."""
-        device = inference_device(self.device)
-        network = in_dtype_of(X, self.module_.to(device))
-        return map_row_blocks(inference_function(network, method), X, width, device)
+        network = in_dtype_of(X, self.module_)
+        return map_row_blocks(inference_function(network, method), X, width,
+                              network.center.device)
+
+
+def new_network(plan, X, rng):
+    """A ``SimMIMNetwork`` built by the network ``plan`` for rows ``X``, its linear maps started
+    at the PCA of ``X`` (a seed drawn from ``rng`` seeds both), with the mean and scale of its
+    internal standardisation."""
+    shape = plan.input_shape
+    per_channel = plan.layout != "tabular"
+    mean, scale = _scaling(X, channels=shape[0] if per_channel else None)
+    seed = int(rng.randint(2**31 - 1))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        network = SimMIMNetwork(
+            shape, plan.patch_size, plan.encoder, plan.n_components, plan.hidden_width,
+            plan.depth, center=mean, scale=scale, linear=plan.linear,
+            n_linear=plan.n_linear, mask_span=plan.mask_span,
+            self_supervised=plan.self_supervised,
+        )
+    # Images have no linear path of raw values, but their linear decoder starts at PCA too.
+    pca_width = plan.n_components if plan.linear is None else plan.n_linear
+    first_rows = next(row_blocks(X, PCA_INIT_MAX_ROWS))
+    network.init_linear_maps(
+        *_principal_components((first_rows - mean) / scale, pca_width, seed)
+    )
+    return network, mean, scale
+
+
+def train_network(network, X, plan, rng, train_indices=None, val_indices=None,
+                  optimizer_state=None, log_dir=None, first_epoch=0):
+    """Train ``network`` in place by masked modeling on the rows of ``X`` at ``train_indices``
+    (all rows if None), as ``plan`` says; the rows at ``val_indices`` score early stopping. A
+    seed drawn from ``rng`` seeds the masks and the shuffling. Returns the
+    ``TrainingHistory``."""
+    device = plan.device
+    network.to(device)
+    rows = training_rows(X, device, train_indices)
+    val_rows = None if val_indices is None else training_rows(X, device, val_indices)
+    generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
+    shown_rows = None if log_dir is None else logged_rows(network, X)
+    with tensorboard_log(log_dir, "pretrain", first_epoch, shown_rows,
+                         plan.training.mask_ratio) as on_epoch:
+        return train(network, rows, plan.training, generator, device, val_rows,
+                     optimizer_state, on_epoch)
 
 
 @contextmanager
@@ -445,10 +327,10 @@ def record_history(estimator, history, accumulate):
 
 
 def in_dtype_of(X, network):
-    """``network``, or a float64 copy of it for float64 ``X``: inference then computes in
-    ``X``'s precision."""
+    """``network``, or a float64 copy of what inference reads of it for float64 ``X``:
+    inference then computes in ``X``'s precision, and the fitted network is left as it is."""
     if X.dtype == np.float64:
-        return copy.deepcopy(network).to(torch.float64)
+        return inference_copy(network, torch.float64)
     return network
 
 

@@ -32,10 +32,15 @@ def check_rows(block):
                        input_name="X")
 
 
-def row_blocks(X):
-    """Yield validated blocks of ``CHUNK_ROWS`` rows of ``X``, in order."""
-    for start in range(0, len(X), CHUNK_ROWS):
-        yield check_rows(X[start:start + CHUNK_ROWS])
+def row_blocks(X, block_rows=None):
+    """Yield blocks of ``block_rows`` (default ``CHUNK_ROWS``) rows of ``X``, in order; those
+    of an out-of-core ``X`` validated as they are read (in-memory rows were validated whole).
+    """
+    block_rows = block_rows or CHUNK_ROWS
+    out_of_core = is_out_of_core(X)
+    for start in range(0, len(X), block_rows):
+        block = X[start:start + block_rows]
+        yield check_rows(block) if out_of_core else block
 
 
 def _float32_tensor(block, device, pin):

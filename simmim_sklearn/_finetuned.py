@@ -2,7 +2,7 @@
 share."""
 
 import copy
-import math
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,23 +17,20 @@ from ._base import (
     TorchModelMixin,
     in_dtype_of,
     map_row_blocks,
+    new_network,
     record_history,
     restored_on_error,
+    train_network,
     validation_split,
 )
 from ._data import TensorRows
-from ._device import inference_device, resolve_device
+from ._plan import Data, make_plan, published, resolve_device
 from ._tensorboard import tensorboard_log
 from ._transformer import SimMIMTransformer
 from .nn._finetuning import TaskNetwork, finetune
-from .nn._training import LoopConfig
 
-# max_iter="auto": about this many fine-tuning steps, within these epoch bounds.
-AUTO_FINETUNE_STEPS = 600
-AUTO_FINETUNE_MIN_EPOCHS = 5
-AUTO_FINETUNE_MAX_EPOCHS = 300
-AUTO_FINETUNE_BATCH_SIZE = 64
-# What the pretraining shares with SimMIMTransformer, passed on to it as is.
+# What the pretraining shares with SimMIMTransformer, passed on to it as is; the other
+# pretraining parameters are SimMIMTransformer's defaults.
 PRETRAINING_PARAMETERS = ("hidden_width", "depth", "encoder", "input_shape", "patch_size",
                           "mask_ratio", "device", "precision", "verbose", "log_dir")
 
@@ -119,7 +116,9 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         targets, weights, fine_tuned = self._unlabeled_targets(
             network, X, targets, weights, labeled & ~held_out, ~labeled, device)
         rows = self._task_rows(X, targets, weights, np.flatnonzero(fine_tuned), device)
-        config = self._loop_config(len(rows), incremental)
+        plan = make_plan(self.get_params(), Data(len(rows), X.shape[1], incremental),
+                         "finetuning")
+        config = plan.training
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
         first_epoch = self.n_iter_ if continuing and incremental else 0
         with tensorboard_log(self.log_dir, "finetune", first_epoch) as on_epoch:
@@ -129,26 +128,40 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         self.module_ = network
         self._rng_ = rng
         self._optimizer_state = history.optimizer_state
+        _, loop_values = published(plan)
+        for name, value in loop_values.items():
+            setattr(self, f"{name}_", value)
         record_history(self, history, incremental and continuing)
 
     def _pretrained_network(self, X, rng, pretrain):
-        """The masked model's network: a ``SimMIMTransformer`` with this estimator's shared
-        parameters fitted on every row of ``X`` (``pretrain_iter`` epochs), or untrained
-        where ``pretrain_iter=0`` or ``pretrain`` is false; sets the fitted layout."""
-        transformer = SimMIMTransformer(
-            **{name: getattr(self, name) for name in PRETRAINING_PARAMETERS},
-            # pretrain_iter=0 never trains it: any valid max_iter will do.
-            max_iter=self.pretrain_iter or "auto", random_state=int(rng.randint(2**31 - 1)),
-        )
-        if self.pretrain_iter == 0 or not pretrain:
-            network = transformer._initialised(X)
-            self.n_pretrain_iter_, self.pretrain_loss_curve_ = 0, []
-        else:
-            network = transformer.fit(X).module_
-            self.n_pretrain_iter_ = transformer.n_iter_
-            self.pretrain_loss_curve_ = transformer.loss_curve_
-        for name in ("input_shape_", "patch_size_", "encoder_", "depth_"):
-            setattr(self, name, getattr(transformer, name))
+        """The masked model's network, as ``SimMIMTransformer`` with this estimator's shared
+        parameters builds it, trained on every row of ``X`` (``pretrain_iter`` epochs), or
+        untrained where ``pretrain_iter=0`` or ``pretrain`` is false; publishes its plan:
+        the layout unprefixed, the training as ``pretrain_*``."""
+        params = {**SimMIMTransformer().get_params(),
+                  **{name: getattr(self, name) for name in PRETRAINING_PARAMETERS},
+                  "max_iter": self.pretrain_iter or "auto"}
+        pretraining_rng = check_random_state(int(rng.randint(2**31 - 1)))
+        plan = make_plan(params, Data(len(X), X.shape[1]))
+        trained = pretrain and self.pretrain_iter != 0
+        network_plan = plan.network
+        if not trained:
+            network_plan = replace(network_plan, self_supervised=False)
+        network, _, _ = new_network(network_plan, X, pretraining_rng)
+        network.average_shifts = plan.average_shifts
+        self.n_pretrain_iter_, self.pretrain_loss_curve_ = 0, []
+        if trained:
+            history = train_network(network, X, plan, pretraining_rng, log_dir=self.log_dir)
+            self.n_pretrain_iter_, self.pretrain_loss_curve_ = (history.n_epochs,
+                                                                history.loss_curve)
+            # Fine-tuning trains the encoder by the task alone.
+            network.drop_self_supervised_heads()
+        layout_values, training_values = published(plan)
+        training_values["max_iter"] = training_values["max_iter"] if trained else 0
+        for name, value in layout_values.items():
+            setattr(self, f"{name}_", value)
+        for name, value in training_values.items():
+            setattr(self, f"pretrain_{name}_", value)
         return network
 
     def _validate_rows_and_targets(self, X, y, reset):
@@ -176,33 +189,15 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         return TensorRows(np.hstack([X[indices], targets[indices], weights[indices, None]]),
                           device)
 
-    def _loop_config(self, n_rows, incremental):
-        batch_size = min(AUTO_FINETUNE_BATCH_SIZE if self.batch_size == "auto"
-                         else self.batch_size, n_rows)
-        if incremental:
-            n_epochs = 1
-        elif self.max_iter == "auto":
-            steps_per_epoch = math.ceil(n_rows / batch_size)
-            n_epochs = min(AUTO_FINETUNE_MAX_EPOCHS, max(
-                AUTO_FINETUNE_MIN_EPOCHS, math.ceil(AUTO_FINETUNE_STEPS / steps_per_epoch)))
-        else:
-            n_epochs = self.max_iter
-        return LoopConfig(
-            batch_size=batch_size, learning_rate=self.learning_rate_init,
-            weight_decay=self.weight_decay, n_epochs=n_epochs, tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change, verbose=self.verbose,
-            precision=self.precision, schedule=not incremental,
-        )
-
     def _outputs(self, X):
         """The head's outputs (class scores or standardised targets) for ``X``, computed in
         its dtype (float32 or float64)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
-        device = inference_device(self.device)
-        network = in_dtype_of(X, self.module_.to(device))
-        return map_row_blocks(network, X, network.head[-1].out_features, device)
+        network = in_dtype_of(X, self.module_)
+        return map_row_blocks(network, X, network.head[-1].out_features,
+                              network.backbone.center.device)
 
 
 def representation(network, X, device):

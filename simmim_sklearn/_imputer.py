@@ -171,7 +171,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
 
     # Imputation reads the hidden entries: their linear estimate should depend on which
     # entries are seen, as a Gaussian's conditional mean does.
-    _conditional_linear = True
+    _purpose = "imputation"
 
     _parameter_constraints: dict = {
         **BaseSimMIM._parameter_constraints,
@@ -234,6 +234,12 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
                 self.indicator_ = MissingIndicator(
                     missing_values=self.missing_values, error_on_new=False
                 ).fit(X)
+        return _network_input(X, missing, self.empty_features_)
+
+    def _scored_rows(self, X):
+        """Rows as the network reads them: entries equal to ``missing_values`` are hidden and
+        never scored."""
+        X, missing = self._validate_with_mask(X, reset=False)
         return _network_input(X, missing, self.empty_features_)
 
     def _validate_with_mask(self, X, reset):

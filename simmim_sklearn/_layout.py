@@ -1,10 +1,11 @@
-"""How a flat row is laid out (``input_shape``) and cut into tokens (``patch_size``)."""
+"""How a flat row is laid out (``input_shape``) and cut into tokens (``patch_size``), as given
+by the user; ``_plan`` resolves their "auto"."""
 
 import math
 from numbers import Integral
 
 
-def resolve_input_shape(input_shape, n_features):
+def validated_input_shape(input_shape, n_features):
     """Return ``input_shape`` as a ``(C, *spatial)`` tuple; ``None`` is ``(1, n_features)``."""
     if input_shape is None:
         return (1, n_features)
@@ -24,30 +25,10 @@ def resolve_input_shape(input_shape, n_features):
     return tuple(int(d) for d in shape)
 
 
-# patch_size="auto" on a window: patches just long enough to keep at most this many tokens.
-WINDOW_MAX_TOKENS = 128
-
-
-def auto_patch_size(spatial):
-    """Patch length per spatial axis, grown with the axis.
-
-    A window is cut as finely as ``WINDOW_MAX_TOKENS`` tokens allow: the encoder's
-    convolutions then see each time step's own shape, and the patch only grows where a
-    longer window would make the encoder's cost grow with it. An image axis gets the square
-    root of its length (floored): neighbouring pixels are strongly correlated, so a small
-    hidden patch is nearly given by its neighbours and teaches the encoder little.
-    """
-    if len(spatial) == 2:
-        return tuple(math.isqrt(length) for length in spatial)
-    return tuple(math.ceil(length / WINDOW_MAX_TOKENS) for length in spatial)
-
-
-def resolve_patch_size(patch_size, shape, tabular):
-    """Return one patch length per spatial axis of ``shape`` (``(C, *spatial)``)."""
+def validated_patch_size(patch_size, shape):
+    """Return one patch length per spatial axis of ``shape`` (``(C, *spatial)``) from an int
+    or a tuple of ints."""
     spatial = shape[1:]
-    if isinstance(patch_size, str):
-        # Tabular features are heterogeneous: each one is its own token.
-        return (1,) if tabular else auto_patch_size(spatial)
     if isinstance(patch_size, Integral):
         patch = (int(patch_size),) * len(spatial)
     else:
@@ -66,4 +47,3 @@ def resolve_patch_size(patch_size, shape, tabular):
             f"{too_big[0][0]} is longer than the axis of {too_big[0][1]}."
         )
     return tuple(int(p) for p in patch)
-

@@ -9,8 +9,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import TOKEN_ENCODERS, BaseSimMIM, store_parameters
-from ._device import inference_device
+from ._base import BaseSimMIM, store_parameters
 from ._onnx import export_transform_onnx
 from .nn._masking import random_token_mask
 
@@ -254,30 +253,6 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     ):
         store_parameters(self, locals())
 
-    def _configure_transform(self, network):
-        """Resolve ``average_shifts`` (``"auto"``) for the fitted layout, record it as
-        ``average_shifts_`` and set it on ``network``."""
-        shape = network.patcher.shape
-        if self.average_shifts == "auto":
-            average_shifts = len(shape) == 3
-        elif self.average_shifts and self.input_shape is None:
-            raise ValueError(
-                "average_shifts=True needs an input_shape: tabular features have no "
-                "positions to shift."
-            )
-        else:
-            average_shifts = bool(self.average_shifts)
-        self.average_shifts_ = network.average_shifts = average_shifts
-
-    def _self_supervised_weights(self, grid):
-        """``latent_weight`` with ``"auto"`` resolved (on for windows: a 1-D token ``grid``
-        with ``input_shape`` given, and an encoder over tokens) and ``view_weight``."""
-        latent_weight = self.latent_weight
-        if latent_weight == "auto":
-            latent_weight = self.input_shape is not None and len(grid) == 1 and (
-                self.encoder_ in TOKEN_ENCODERS)
-        return {"latent_weight": float(latent_weight), "view_weight": float(self.view_weight)}
-
     def transform(self, X):
         """Return the learned representation of ``X``.
 
@@ -314,12 +289,13 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32])
-        if Z.shape[1] != self._n_features_out:
-            maxima = self._n_features_out - self.n_components_
+        n_features_out = self._n_features_out
+        if Z.shape[1] != n_features_out:
+            maxima = n_features_out - self.n_components_
             block_maxima = f" plus {maxima} block maxima" if maxima else ""
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
-                f"{self._n_features_out} features as input (n_components="
+                f"{n_features_out} features as input (n_components="
                 f"{self.n_components_}{block_maxima})."
             )
         # The block maxima are functions of the same rows: the representation decodes alone.
@@ -361,17 +337,18 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
-        mask_ratio = self.mask_ratio if mask_ratio is None else mask_ratio
+        mask_ratio = self._plan.training.mask_ratio if mask_ratio is None else mask_ratio
         if not isinstance(mask_ratio, Real) or not 0 < mask_ratio < 1:
             raise ValueError(f"mask_ratio must be a float in (0, 1); got {mask_ratio!r}.")
         seed = int(check_random_state(random_state).randint(2**31 - 1))
-        device = inference_device(self.device)
-        network = self.module_.to(device)
+        network = self.module_
+        device = network.center.device
         with torch.inference_mode():
             x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
             tokens = network.patcher.to_tokens(network.standardize(x))
             generator = torch.Generator(device=device).manual_seed(seed)
-            hide = random_token_mask(torch.isnan(tokens).all(dim=-1), mask_ratio, generator)
+            hide = random_token_mask(torch.isnan(tokens).all(dim=-1), mask_ratio, generator,
+                                     span=network.mask_span)
             X_reconstructed = network.reconstruct(x, hide).cpu().numpy().astype(X.dtype)
             hidden = network.patcher.tokens_to_entries(hide).cpu().numpy()
         return X_reconstructed, hidden
@@ -411,9 +388,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
 
     @property
     def _n_features_out(self):
-        if self.encoder_ not in TOKEN_ENCODERS:
-            return self.n_components_
-        return self.n_components_ + self.hidden_width * max(1, self.depth_)
+        # Read by ClassNamePrefixFeaturesOutMixin to name the output columns.
+        return self.module_.n_features_out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

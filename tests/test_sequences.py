@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from simmim_sklearn import SimMIMImputer, SimMIMTransformer
-from simmim_sklearn._layout import auto_patch_size, resolve_patch_size
 from simmim_sklearn.nn._encoders import ENCODERS
 
 TINY = dict(n_components=3, hidden_width=8, depth=2, max_iter=2, random_state=0)
@@ -50,23 +49,6 @@ def test_input_shape_must_match_the_number_of_features():
         SimMIMTransformer(input_shape=(2, 30), **TINY).fit(np.zeros((4, 50)))
 
 
-def test_auto_patch_size_grows_with_the_axis_and_fits_it():
-    lengths = [1, 8, 24, 150, 251, 1000]
-    patches = [auto_patch_size((n,))[0] for n in lengths]
-    assert patches == sorted(patches)
-    assert all(1 <= p <= n for p, n in zip(patches, lengths))
-    # Images get one patch length per axis; tabular rows stay single features.
-    assert len(resolve_patch_size("auto", (1, 28, 14), tabular=False)) == 2
-    assert resolve_patch_size("auto", (1, 30), tabular=True) == (1,)
-
-
-def test_auto_window_patches_keep_at_most_128_tokens():
-    assert auto_patch_size((16,)) == (1,)
-    assert auto_patch_size((128,)) == (1,)
-    assert auto_patch_size((129,)) == (2,)
-    assert auto_patch_size((427,)) == (4,)
-
-
 def test_auto_depth_lets_the_conv_dilations_span_the_window():
     """One conv block per doubling of the dilation until they span the window's tokens, at
     least 2 and at most 6; 2 blocks for other encoders and layouts."""
@@ -87,12 +69,6 @@ def test_auto_depth_lets_the_conv_dilations_span_the_window():
     assert depths == {"8 tokens": 3, "40 tokens": 6, "2 tokens": 2, "transformer": 2,
                       "image": 2, "tabular": 2}
     assert SimMIMTransformer(**dict(fit, depth=4), input_shape=(1, 40)).fit(X).depth_ == 4
-
-
-def test_auto_image_patches_are_the_square_root_of_each_axis():
-    assert auto_patch_size((16, 16)) == (4, 4)
-    assert auto_patch_size((8, 8)) == (2, 2)
-    assert auto_patch_size((1, 28)) == (1, 5)
 
 
 @pytest.mark.parametrize("input_shape", [(2, 3, 4), (2, 12)])
@@ -188,30 +164,6 @@ def test_padded_rows_train_and_transform_to_finite_values(encoder):
     model = SimMIMTransformer(input_shape=(1, 40), encoder=encoder, patch_size=5, **TINY)
     Z = model.fit(X).transform(X)
     assert np.isfinite(Z).all()
-
-
-def test_token_budget_caps_the_steps_of_long_windows():
-    """With max_iter="auto", conv/transformer epochs shrink as windows get longer."""
-    short = SimMIMTransformer(input_shape=(1, 20), encoder="conv", patch_size=1, **TINY)
-    long = SimMIMTransformer(input_shape=(1, 400), encoder="conv", patch_size=1, **TINY)
-    mlp = SimMIMTransformer(input_shape=(1, 400), encoder="mlp", patch_size=1, **TINY)
-    epochs = []
-    for model in (short, long, mlp):
-        model.set_params(max_iter="auto")
-        model.encoder_ = model.encoder
-        epochs.append(model._training_config(200, False, model.input_shape[1:], 2).n_epochs)
-    assert epochs[1] < epochs[0]
-    assert epochs[2] > epochs[1]  # the MLP's cost does not grow with the token count
-
-
-def test_conv_trains_fewer_steps_on_an_image_grid_than_on_as_many_window_tokens():
-    model = SimMIMTransformer(encoder="conv", max_iter="auto", batch_size=10)
-    model.encoder_ = "conv"
-    window_epochs = model._training_config(200, False, (400,), 2).n_epochs
-    image_epochs = model._training_config(200, False, (20, 20), 2).n_epochs
-    assert image_epochs < window_epochs
-    deeper_epochs = model._training_config(200, False, (400,), 6).n_epochs
-    assert deeper_epochs < window_epochs  # the budget counts blocks too
 
 
 def test_image_representation_comes_from_the_encoder_alone():

@@ -43,8 +43,9 @@ class SimMIMNetwork(nn.Module):
     conditional mean of a Gaussian does: the linear part of imputation.
 
     Encoders over tokens (``"conv"``, ``"transformer"``) add to what ``forward`` returns,
-    after the representation, every block's maxima (``TokenGridEncoder.block_maxima``), and
-    get what their self-supervised terms train with (``nn._objectives``): a ``teacher``, a
+    after the representation, every block's maxima (``TokenGridEncoder.block_maxima``). With
+    ``self_supervised`` they also get what the latent and view terms train with
+    (``nn._objectives``): a ``teacher``, a
     copy of the encoder that follows it as an exponential moving average and is never
     trained directly; a ``latent_head`` predicting the teacher's per-token features from the
     encoder's; and a ``view_head`` mapping the encoder's features of a view of a row to the
@@ -52,10 +53,10 @@ class SimMIMNetwork(nn.Module):
     """
 
     def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale,
-                 linear="pca", n_linear=None, mask_span=1):
+                 linear="pca", n_linear=None, mask_span=1, self_supervised=False):
         super().__init__()
         self.patcher = Patcher(shape, patch)
-        # Run length, in tokens, of the spans that training hides (``nn._objectives.mask_span``).
+        # Run length, in tokens, of the spans that training hides.
         self.mask_span = mask_span
         n_features = int(center.shape[0])
         self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
@@ -81,7 +82,7 @@ class SimMIMNetwork(nn.Module):
         )
         self.teacher = self.latent_head = self.view_head = None
         self.over_tokens = isinstance(self.encoder, TokenGridEncoder)
-        if self.over_tokens:
+        if self.over_tokens and self_supervised:
             self.teacher = copy.deepcopy(self.encoder).requires_grad_(False)
             self.latent_head = nn.Linear(hidden_width, hidden_width)
             viewed = self.encoder.out_features + self.encoder.n_block_features
@@ -95,6 +96,18 @@ class SimMIMNetwork(nn.Module):
                                 self.projection.bias[:self.n_linear],
                                 self.decoder[-1].weight, self.decoder[-1].bias):
                 corrections.zero_()
+
+    @property
+    def n_features_out(self):
+        """Width of ``forward``'s output: the representation, then the encoder's block
+        maxima for encoders over tokens."""
+        if not self.over_tokens:
+            return self.n_components
+        return self.n_components + self.encoder.n_block_features
+
+    def drop_self_supervised_heads(self):
+        """Remove the teacher and heads that only the latent and view terms train."""
+        self.teacher = self.latent_head = self.view_head = None
 
     @torch.no_grad()
     def init_linear_maps(self, components, mean, variances, noise_variance):
@@ -205,3 +218,14 @@ class SimMIMNetwork(nn.Module):
         """Rows in input units (the ``inverse_transform`` path)."""
         return self.decode_standardized(z) * self.scale + self.center
 
+
+
+def inference_copy(module, dtype):
+    """A copy of ``module`` in ``dtype`` without the teacher and heads of the SimMIM networks in
+    it, which only training reads: inference in another precision leaves the fitted module as
+    it is and copies no more than it reads."""
+    training_only = [head for network in module.modules() if isinstance(network, SimMIMNetwork)
+                     for head in (network.teacher, network.latent_head, network.view_head)
+                     if head is not None]
+    # deepcopy takes what its memo holds for an object as that object's copy.
+    return copy.deepcopy(module, memo={id(head): None for head in training_only}).to(dtype)

@@ -28,14 +28,6 @@ TARGET_BLOCKS = 3
 START_MOMENTUM = 0.996
 # Temperature of the view term's InfoNCE.
 VIEW_TEMPERATURE = 0.2
-# Window tokens are hidden in runs of this fraction of the window (at least one token).
-SPAN_FRACTION = 1 / 32
-
-
-def mask_span(grid):
-    """Run length, in tokens, of the hidden spans on a window's 1-D token ``grid``: a
-    fraction of its tokens (single tokens on a 2-D image grid)."""
-    return max(1, round(grid[0] * SPAN_FRACTION)) if len(grid) == 1 else 1
 
 
 def teacher_momentum(step, total_steps):

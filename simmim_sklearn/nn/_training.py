@@ -20,7 +20,7 @@ FINAL_LR_FRACTION = 0.01
 MAX_GRAD_NORM = 1.0
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class LoopConfig:
     """What every training loop needs (``fit_epochs``)."""
 
@@ -35,7 +35,7 @@ class LoopConfig:
     schedule: bool = True  # warm-up and cosine decay; False keeps a constant learning rate
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainingConfig(LoopConfig):
     """The masked-modeling loop: the loop's settings and those of the masked loss."""
 
@@ -137,13 +137,18 @@ def _normalised_square_distance(predicted, target):
 
 
 @torch.inference_mode()
-def evaluation_loss(network, rows, mask_ratio, loss, batch_size, device):
-    """Mean error on the hidden entries of ``rows`` (a batch source, see ``_data``) under the
-    fixed evaluation mask."""
+def evaluation_loss(network, rows, config, batch_size, device):
+    """The training objective of ``config`` on ``rows`` (a batch source, see ``_data``) under
+    the fixed evaluation mask: the mean error on the hidden entries plus the consistency,
+    latent and view terms at their weights (no row shown whole, visible entries unscored)."""
     generator = torch.Generator(device=device).manual_seed(EVALUATION_SEED)
     total = weight = 0.0
     for xb in rows.batches(batch_size):
-        error_sum, weight_sum = masked_loss_terms(network, xb, mask_ratio, loss, 0.0, generator)
+        error_sum, weight_sum = masked_loss_terms(
+            network, xb, config.mask_ratio, config.loss, 0.0, generator,
+            consistency_weight=config.consistency_weight, latent_weight=config.latent_weight,
+            view_weight=config.view_weight,
+        )
         # Accumulated on the device: no host synchronisation per batch.
         total, weight = total + error_sum, weight + weight_sum
     return float(total) / max(float(weight), np.finfo(np.float32).tiny)
@@ -188,8 +193,7 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
     validation_score = None
     if val_rows is not None:
         def validation_score():
-            return -evaluation_loss(network, val_rows, config.mask_ratio, config.loss,
-                                    config.batch_size, device)
+            return -evaluation_loss(network, val_rows, config, config.batch_size, device)
 
     return fit_epochs(
         network, [p for p in network.parameters() if p.requires_grad], config,

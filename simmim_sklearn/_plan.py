@@ -1,0 +1,361 @@
+"""Every "auto" of every estimator, resolved in one place.
+
+``make_plan`` takes an estimator's parameters and a description of the data it is fitted on
+and returns a frozen ``Plan``: the network to build (layout, encoder, widths, masking), the
+training loop to run (batch size, epochs, loss weights) and the device. The estimators fit
+from that plan and publish its values as fitted attributes; nothing else resolves "auto".
+How each constant below was chosen is told in the docs (How the defaults were chosen).
+"""
+
+import math
+import re
+from dataclasses import dataclass
+
+import torch
+
+from ._layout import validated_input_shape, validated_patch_size
+from .nn._encoders import conv_dilations
+from .nn._patching import token_grid
+from .nn._training import LoopConfig, TrainingConfig
+
+# -- the network ------------------------------------------------------------------------------
+# patch_size="auto" on a window: patches just long enough to keep at most this many tokens, so
+# that the encoder sees each time step's own shape until the window gets long.
+WINDOW_MAX_TOKENS = 128
+# n_components="auto" for tabular rows and imputation.
+TABULAR_COMPONENTS = 16
+# n_components="auto" on windows: this many PCA-started components, enough for
+# inverse_transform(transform(X)) to stay close to X; the encoder's block maxima follow them.
+WINDOW_LINEAR_COMPONENTS = 8
+# depth="auto": residual blocks of every encoder, except "conv" on windows, which gets one
+# block per doubling of the dilation until the dilations span the window, up to the maximum.
+DEFAULT_DEPTH = 2
+WINDOW_MAX_DEPTH = 6
+# Windows hide tokens in runs of this fraction of their tokens (at least one token), so that a
+# hidden token is rarely next to a visible one.
+SPAN_FRACTION = 1 / 32
+
+# -- masked-modeling training -----------------------------------------------------------------
+# max_iter="auto": about this many optimisation steps, within the epoch bounds, so that the
+# cost follows the amount of data rather than a fixed number of epochs.
+MASKED_STEPS = 2000
+MASKED_MIN_EPOCHS = 5
+MASKED_MAX_EPOCHS = 500
+MASKED_BATCH_SIZE = 256
+# Encoders over tokens cost in proportion to the tokens they see and the blocks they pass:
+# their steps are also capped so that steps x batch rows x tokens x blocks stays within this.
+TOKEN_BUDGET = 4_000_000
+# "conv" spends 3 x 3 + 1 taps on an image token against 3 + 1 on a window token.
+CONV_IMAGE_TOKEN_COST = 2.5
+# With the latent or view term on, batches of about this fraction of the rows, at least the
+# minimum: on small sets many small steps show each row in many masks and crops.
+SELF_SUPERVISED_BATCH_FRACTION = 1 / 64
+SELF_SUPERVISED_MIN_BATCH = 16
+# consistency_weight="auto" on images; tabular rows and windows get none.
+IMAGE_CONSISTENCY_WEIGHT = 1.0
+# latent_weight="auto" on windows with an encoder over tokens; 0 elsewhere.
+WINDOW_LATENT_WEIGHT = 1.0
+
+# -- fine-tuning ------------------------------------------------------------------------------
+FINETUNE_STEPS = 600
+FINETUNE_MIN_EPOCHS = 5
+FINETUNE_MAX_EPOCHS = 300
+FINETUNE_BATCH_SIZE = 64
+
+TOKEN_ENCODERS = ("conv", "transformer")
+PURPOSES = ("representation", "imputation", "finetuning")
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Data:
+    """What a plan needs to know of the data.
+
+    n_rows : rows the loop of this fit trains on (after the validation split).
+    n_features : features of a row.
+    incremental : ``partial_fit``: one epoch at a constant learning rate.
+    network : the network plan of the model being continued (``warm_start``, later
+        ``partial_fit`` calls), whose layout and widths stay; None for a new model.
+    """
+
+    n_rows: int
+    n_features: int
+    incremental: bool = False
+    network: "NetworkPlan | None" = None
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """The masked model's network (``nn.SimMIMNetwork``'s arguments)."""
+
+    input_shape: tuple
+    patch_size: tuple
+    layout: str  # "tabular", "window" or "image"
+    encoder: str
+    depth: int
+    hidden_width: int
+    n_components: int
+    # Components with a linear path of raw values: "pca" (started at PCA), "conditional" (a
+    # factor model's posterior, for imputation) or None (images: the encoder's alone).
+    linear: str | None
+    n_linear: int
+    mask_span: int
+    # Whether the network carries the teacher and heads that the latent and view terms train.
+    self_supervised: bool
+
+    @property
+    def grid(self):
+        return token_grid(self.input_shape, self.patch_size)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a fit resolved: ``network`` (None when fitting only a head's loop),
+    ``training`` (the loop this fit runs: a ``TrainingConfig`` for masked modeling, a
+    ``LoopConfig`` for fine-tuning), the torch ``device`` and ``average_shifts``."""
+
+    network: NetworkPlan | None
+    training: LoopConfig
+    device: torch.device
+    average_shifts: bool = False
+
+
+def make_plan(params, data, purpose="representation"):
+    """Resolve every "auto" of an estimator's ``params`` (its ``get_params()``) for ``data``.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters.
+    data : Data
+        The data the fit trains on.
+    purpose : {"representation", "imputation", "finetuning"}
+        ``SimMIMTransformer`` (and the pretraining of the fine-tuned estimators),
+        ``SimMIMImputer``, or the fine-tuning loop of ``SimMIMClassifier`` and
+        ``SimMIMRegressor``.
+
+    Returns
+    -------
+    plan : Plan
+    """
+    device = resolve_device(params["device"])
+    if purpose == "finetuning":
+        return Plan(None, _finetuning_loop(params, data), device)
+    network = data.network or _network_plan(params, data.n_features, purpose)
+    training = _masked_training(params, data, network, purpose)
+    return Plan(network, training, device, _average_shifts(params, network))
+
+
+def published(plan):
+    """The plan's values as fitted attributes (names without the trailing underscore), in
+    two dicts: the network's layout and widths (empty without a network), and the loop's
+    size, loss weights and device."""
+    network = plan.network
+    layout = {} if network is None else dict(
+        input_shape=network.input_shape, patch_size=network.patch_size,
+        encoder=network.encoder, depth=network.depth, n_components=network.n_components,
+        mask_span=network.mask_span, average_shifts=plan.average_shifts,
+    )
+    training = plan.training
+    loop = dict(batch_size=training.batch_size, max_iter=training.n_epochs,
+                device=str(plan.device))
+    if isinstance(training, TrainingConfig):
+        loop.update(consistency_weight=training.consistency_weight,
+                    latent_weight=training.latent_weight, view_weight=training.view_weight)
+    return layout, loop
+
+
+def resolve_device(device):
+    """The ``torch.device`` of the ``device`` parameter: ``"auto"`` is CUDA, then MPS, then the
+    CPU; an explicit device must be available, else a ``ValueError`` says why."""
+    if not isinstance(device, str) or not _DEVICE_PATTERN.match(device):
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}."
+        )
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was asked for, but CUDA is not available.")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was asked for, but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are visible."
+            )
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was asked for, but MPS is not available.")
+    return resolved
+
+
+# -- the network ------------------------------------------------------------------------------
+
+def _network_plan(params, n_features, purpose):
+    tabular = params["input_shape"] is None
+    shape = validated_input_shape(params["input_shape"], n_features)
+    layout = "tabular" if tabular else ("image" if len(shape) == 3 else "window")
+    patch = (_auto_patch_size(shape[1:], layout) if params["patch_size"] == "auto"
+             else validated_patch_size(params["patch_size"], shape))
+    grid = token_grid(shape, patch)
+    # Windows and images: "conv" matched "transformer" at a fraction of the cost; tabular
+    # features have no order to convolve over.
+    encoder = params["encoder"]
+    if encoder == "auto":
+        encoder = "mlp" if tabular else "conv"
+    depth = params["depth"]
+    if depth == "auto":
+        depth = DEFAULT_DEPTH
+        if layout == "window" and encoder == "conv":
+            depth = min(WINDOW_MAX_DEPTH, max(DEFAULT_DEPTH, len(conv_dilations(grid))))
+    # Imputation keeps a linear part in every layout (it fills gaps in images too); images
+    # otherwise have none: a linear path of raw pixels would dominate the representation.
+    if purpose == "imputation":
+        linear = "conditional"
+    else:
+        linear = None if layout == "image" else "pca"
+    hidden_width = params["hidden_width"]
+    n_components, n_linear = _components(params["n_components"], layout, linear, encoder,
+                                         hidden_width)
+    over_tokens = encoder in TOKEN_ENCODERS
+    latent = _latent_weight(params, layout, encoder)
+    view = params.get("view_weight", 0.0)
+    if not over_tokens and (latent or view):
+        raise ValueError(
+            "latent_weight and view_weight train an encoder over tokens ('conv' or "
+            f"'transformer'); encoder={encoder!r} has none. Set them to 0 or 'auto'."
+        )
+    return NetworkPlan(
+        input_shape=shape, patch_size=patch, layout=layout, encoder=encoder, depth=depth,
+        hidden_width=hidden_width, n_components=n_components, linear=linear,
+        n_linear=n_linear,
+        # Windows of the representation hide spans; tabular rows, images and imputation
+        # hide single tokens.
+        mask_span=(max(1, round(grid[0] * SPAN_FRACTION))
+                   if layout == "window" and linear == "pca" else 1),
+        self_supervised=bool(over_tokens and (latent or view)),
+    )
+
+
+def _auto_patch_size(spatial, layout):
+    """A window is cut as finely as ``WINDOW_MAX_TOKENS`` tokens allow; an image axis gets
+    the square root of its length (neighbouring pixels are so alike that a small hidden patch
+    is nearly given by its neighbours); tabular features are each their own token."""
+    if layout == "tabular":
+        return (1,)
+    if layout == "image":
+        return tuple(math.isqrt(length) for length in spatial)
+    return tuple(math.ceil(length / WINDOW_MAX_TOKENS) for length in spatial)
+
+
+def _components(n_components, layout, linear, encoder, hidden_width):
+    """Width of the representation and how many of its components have a linear path.
+
+    A window keeps at most ``WINDOW_LINEAR_COMPONENTS`` linear components; with "auto" it
+    has no others when the encoder appends its block maxima (which hold the local patterns
+    that PCA of a window misses), else as many as the encoder pools. An image's "auto" is as
+    many components as the encoder pools.
+    """
+    pooled = (2 if encoder in TOKEN_ENCODERS else 1) * hidden_width
+    window = layout == "window" and linear == "pca"
+    if n_components == "auto":
+        if window:
+            n_components = WINDOW_LINEAR_COMPONENTS + (
+                0 if encoder in TOKEN_ENCODERS else pooled)
+        elif linear is None:
+            n_components = pooled
+        else:
+            n_components = TABULAR_COMPONENTS
+    if linear is None:
+        return n_components, 0
+    return n_components, min(n_components, WINDOW_LINEAR_COMPONENTS) if window else n_components
+
+
+def _latent_weight(params, layout, encoder):
+    latent = params.get("latent_weight", 0.0)
+    if latent == "auto":
+        return WINDOW_LATENT_WEIGHT if layout == "window" and encoder in TOKEN_ENCODERS else 0.0
+    return float(latent)
+
+
+def _average_shifts(params, network):
+    average_shifts = params.get("average_shifts", False)
+    if average_shifts == "auto":
+        return network.layout == "image"
+    if average_shifts and network.layout == "tabular":
+        raise ValueError(
+            "average_shifts=True needs an input_shape: tabular features have no positions "
+            "to shift."
+        )
+    return bool(average_shifts)
+
+
+# -- the training loops -----------------------------------------------------------------------
+
+def _masked_training(params, data, network, purpose):
+    latent = _latent_weight(params, network.layout, network.encoder)
+    view = float(params.get("view_weight", 0.0))
+    if (latent or view) and not network.self_supervised:
+        raise ValueError(
+            "latent_weight and view_weight need the teacher and heads of a network fitted "
+            "with them; this model was fitted without. Refit with warm_start=False."
+        )
+    batch_size = params["batch_size"]
+    if batch_size == "auto":
+        batch_size = MASKED_BATCH_SIZE
+        if latent or view:
+            batch_size = min(MASKED_BATCH_SIZE, max(
+                SELF_SUPERVISED_MIN_BATCH, int(data.n_rows * SELF_SUPERVISED_BATCH_FRACTION)))
+    batch_size = min(batch_size, data.n_rows)
+    n_epochs = params["max_iter"]
+    if data.incremental:
+        n_epochs = 1
+    elif n_epochs == "auto":
+        steps = MASKED_STEPS
+        if network.encoder in TOKEN_ENCODERS:
+            grid = network.grid
+            tokens = batch_size * math.prod(grid) * max(1, network.depth)
+            if network.encoder == "conv" and len(grid) == 2:
+                tokens *= CONV_IMAGE_TOKEN_COST
+            steps = min(steps, int(TOKEN_BUDGET // tokens))
+        n_epochs = _epochs(steps, data.n_rows, batch_size, MASKED_MIN_EPOCHS,
+                           MASKED_MAX_EPOCHS)
+    consistency = params["consistency_weight"]
+    if consistency == "auto":
+        consistency = IMAGE_CONSISTENCY_WEIGHT if network.layout == "image" else 0.0
+    return TrainingConfig(
+        **_loop_settings(params, batch_size, n_epochs, data.incremental),
+        mask_ratio=params["mask_ratio"], unmasked_fraction=params["unmasked_fraction"],
+        loss=params["loss"], visible_loss_weight=params["visible_loss_weight"],
+        consistency_weight=float(consistency), latent_weight=latent, view_weight=view,
+    )
+
+
+def _finetuning_loop(params, data):
+    batch_size = min(FINETUNE_BATCH_SIZE if params["batch_size"] == "auto"
+                     else params["batch_size"], data.n_rows)
+    n_epochs = params["max_iter"]
+    if data.incremental:
+        n_epochs = 1
+    elif n_epochs == "auto":
+        n_epochs = _epochs(FINETUNE_STEPS, data.n_rows, batch_size, FINETUNE_MIN_EPOCHS,
+                           FINETUNE_MAX_EPOCHS)
+    return LoopConfig(**_loop_settings(params, batch_size, n_epochs, data.incremental))
+
+
+def _epochs(steps, n_rows, batch_size, min_epochs, max_epochs):
+    """Epochs that make about ``steps`` optimisation steps, within the bounds."""
+    steps_per_epoch = math.ceil(n_rows / batch_size)
+    return min(max_epochs, max(min_epochs, math.ceil(steps / steps_per_epoch)))
+
+
+def _loop_settings(params, batch_size, n_epochs, incremental):
+    return dict(
+        batch_size=batch_size, n_epochs=n_epochs, learning_rate=params["learning_rate_init"],
+        weight_decay=params["weight_decay"], tol=params["tol"],
+        n_iter_no_change=params["n_iter_no_change"], verbose=params["verbose"],
+        precision=params["precision"], schedule=not incremental,
+    )
