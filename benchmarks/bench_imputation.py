@@ -10,7 +10,7 @@ Downstream: 5-fold cross-validated score of imputer -> StandardScaler -> Ridge
 
 IterativeImputer runs with its defaults (BayesianRidge, max_iter=10) except on digits,
 where max_iter is capped at 5 to keep the run short (it does not reach its tolerance within
-10 rounds there either). The (dataset, rate) and (dataset, imputer) jobs run in parallel
+10 iterations there either). The (dataset, rate) and (dataset, imputer) jobs run in parallel
 processes, each with one torch thread; fit times are comparable within a run, not
 absolute.
 

@@ -15,7 +15,8 @@ buys, the same network trained for one epoch and left untrained (one epoch at a 
 of 1e-12: random encoder, linear path started at PCA). SimMIM and
 MiniRocket run with each of ``MODEL_SEEDS`` as ``random_state``; their rows give the mean and
 the standard deviation over those seeds, as a single seed can move a set of a few dozen
-training windows by more than 0.1 (ArrowHead, ``tune_window_defaults.py``'s fourth round).
+training windows by more than 0.1 (ArrowHead in the inductive tables of
+``results/tune_window_defaults_architecture.md``).
 Digits as (1, 8, 8) images: half of the 1,797 images (stratified) are the training images,
 SimMIM and PCA are fitted on all of them, LogisticRegression sees 5 labelled images per class,
 and the test accuracy on the other half is averaged over 5 label draws (and SimMIM's over

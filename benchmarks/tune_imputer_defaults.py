@@ -7,7 +7,7 @@ Each set's training split is cut into fit/validation quarters in ``INNER_SPLITS`
 single validation quarter is too noisy to choose between close variants. wine and iris,
 which the benchmark does not use, check that a choice carries over to other sets.
 
-Writes benchmarks/results/tune_imputer_defaults_last_run.json and .md.
+Writes benchmarks/results/tune_imputer_defaults_validation_rmse.json and .md.
 """
 
 import sys
@@ -96,7 +96,7 @@ def main(names):
              "sets at or below IterativeImputer": sum(
                  rmse[d][variant] <= rmse[d][REFERENCE] for d in names)}
             for variant in VARIANTS]
-    write_results("tune_imputer_defaults_last_run", {
+    write_results("tune_imputer_defaults_validation_rmse", {
         f"RMSE on {RATE:.0%} MCAR entries of validation quarters of the training split "
         "(feature-std units, mean over the cuts; lower is better)": rows,
     }, notes=(

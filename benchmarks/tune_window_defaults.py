@@ -1,4 +1,4 @@
-"""How SimMIMTransformer's window defaults were chosen, ninth round: what the training buys.
+"""How SimMIMTransformer's window defaults were chosen: what the training objective buys.
 
 On the *training* split of each of 8 time-series sets bundled with aeon, each of 5 stratified
 folds fits its own representation on the other 4 folds (no labels) and probes the held-out
@@ -11,8 +11,9 @@ network trained for one epoch; the same network untrained (one epoch at a learni
 1e-12: random encoder, linear path started at PCA); the latent and view terms together
 (``view_weight=1``); SimMIM's reconstruction loss alone (``latent_weight=0``, which also
 restores the batches of up to 256 windows that loss trained with).
-MiniRocket (aeon) under the same folds is the reference. Rounds 1 to 8 of this harness, which
-chose the layout, live in ``results/tune_window_defaults_rounds_1_to_8.*``.
+MiniRocket (aeon) under the same folds is the reference. The earlier runs of this harness,
+which chose the layout, scaling, tokens, depth and width, are in
+``results/tune_window_defaults_architecture.*``.
 
 Run from the repository root with the ``bench`` extra: ``python
 benchmarks/tune_window_defaults.py [variant ...]``; each variant's runs are kept in
@@ -162,7 +163,7 @@ def main(variants):
 
 
 NOTES = (
-    "Ninth round, inductive (each fold's representation fitted on the other 4 folds of the "
+    "Inductive (each fold's representation fitted on the other 4 folds of the "
     "training split; no test split is loaded), seed 0. Mean fit seconds per fold on one "
     "thread of a shared 2-core machine with another benchmark beside it (the 'latent and "
     "view terms' row ran beside a 2-thread one, so its seconds are inflated; on the same "
@@ -171,9 +172,10 @@ NOTES = (
     "epoch (0.905 / 0.908), 0.022 / 0.019 above it untrained (0.904 / 0.913) and 0.017 / "
     "0.021 above it trained with SimMIM's reconstruction loss alone (0.909 / 0.911). Adding "
     "the view term scores 0.913 / 0.926 at about twice the fit time, so it is off by "
-    "default (view_weight=0). MiniRocket: 0.936 / 0.940. The eighth round's defaults "
-    "scored 0.890 / 0.914 and their block_features=True 0.917 / 0.930 on the same folds "
-    "(results/tune_window_defaults_rounds_1_to_8.md, seeds 0 and 1)."
+    "default (view_weight=0). MiniRocket: 0.936 / 0.940. The previous defaults (reconstruction "
+    "loss, single-token masks, no block maxima) scored 0.890 / 0.914 and with "
+    "block_features=True 0.917 / 0.930 on the same folds "
+    "(results/tune_window_defaults_architecture.md, seeds 0 and 1)."
 )
 
 

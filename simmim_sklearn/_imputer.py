@@ -25,21 +25,28 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     (probabilistic PCA, started at PCA's maximum-likelihood fit) given the visible entries,
     so the linear estimate of a hidden entry is a Gaussian's conditional mean, which weighs
     each visible entry by what else is hidden; the nonlinear encoder and decoder correct it.
-    The defaults that imputation needs differ: ``unmasked_fraction``,
-    ``visible_loss_weight``, ``mask_ratio``, ``early_stopping`` and ``n_iter_no_change``,
-    chosen on training data (see ``benchmarks/tune_imputer_defaults.py``).
+    Training hides single tokens on every layout (no spans on windows). The defaults
+    differ where imputation needs it: ``depth``, ``mask_ratio``, ``unmasked_fraction``,
+    ``visible_loss_weight``, ``consistency_weight``, ``early_stopping`` and
+    ``n_iter_no_change`` (docs: How the defaults were chosen).
 
     Parameters
     ----------
     n_components : int or "auto", default="auto"
         Width of the representation that the missing entries are decoded from; ``"auto"``
-        is 16 for every layout (all components have the factor model's linear part).
+        is 16 for every layout and encoder (all components have the factor model's linear
+        part, and there are no block maxima). Raise it for rows with many correlated
+        features.
     hidden_width : int, default=128
         Width of the encoder's hidden layers and of the decoder.
     depth : int or "auto", default=2
-        Number of residual blocks in the encoder (``"auto"``: 2).
-    encoder : {"auto", "mlp"}, default="auto"
-        Encoder architecture; ``"auto"`` picks the one suited to the layout.
+        Number of residual blocks in the encoder. ``"auto"`` is 2, except for the
+        ``"conv"`` encoder on windows: one block per doubling of the dilation until the
+        dilations span the window's tokens, at least 2 and at most 6 (as in
+        :class:`SimMIMTransformer`).
+    encoder : {"auto", "mlp", "conv", "transformer"}, default="auto"
+        Encoder architecture (see :class:`SimMIMTransformer`); ``"auto"`` is ``"mlp"`` for
+        tabular rows and ``"conv"`` for windows and images.
     input_shape : tuple of int, default=None
         Layout of a row: ``(C, L)`` for a C-channel window of length L (channel-major),
         ``(C, H, W)`` for an image, ``None`` for tabular features. With a window, gaps in
@@ -48,51 +55,62 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         Token size along each axis of ``input_shape`` (see :class:`SimMIMTransformer`).
         A token with some entries missing is shown with those entries at the mean.
     mask_ratio : float, default=0.3
-        Fraction of each row's observed tokens hidden at every training step; in (0, 1).
+        Fraction of each row's observed tokens hidden at every training step, on top of
+        its missing ones, and by the fixed evaluation mask of ``score`` and of the
+        validation score; in (0, 1). Tokens are hidden one by one on every layout.
     unmasked_fraction : float, default=0.0
-        Fraction of the rows of each batch shown with no token hidden. Every row that
-        ``transform`` fills has hidden entries, so imputation needs none.
+        Probability that a row of a training batch is shown with no token hidden beyond
+        its missing ones. Every row that ``transform`` fills has hidden entries, so
+        imputation needs none.
     loss : {"l1", "l2"}, default="l1"
-        Reconstruction error, computed on standardised values.
+        Reconstruction error, computed on standardised values; also the error of ``score``.
     visible_loss_weight : float, default=0.0
         Weight of the visible tokens' reconstruction error relative to the hidden ones;
         imputation only ever reads the hidden ones.
     consistency_weight : float or "auto", default=0.0
-        Weight of the representation consistency term (see ``SimMIMTransformer``), which
-        shapes features rather than reconstructions; 0 leaves it out.
+        Weight of the representation consistency term (see :class:`SimMIMTransformer`),
+        which shapes features rather than reconstructions; 0 leaves it out, ``"auto"`` is 1
+        for images and 0 otherwise.
     max_iter : int or "auto", default="auto"
-        Maximum number of epochs; ``"auto"`` trains for about 2,000 optimisation steps
-        (between 5 and 500 epochs).
+        Maximum number of epochs; ``"auto"`` aims at 2,000 optimisation steps, for
+        ``"conv"`` and ``"transformer"`` capped by the token budget of
+        :class:`SimMIMTransformer`, rounded up to whole epochs, at least 5 and at most 500.
     batch_size : int or "auto", default="auto"
-        Rows per optimisation step; ``"auto"`` is ``min(256, n_samples)``.
+        Rows per optimisation step; ``"auto"`` is 256 (all rows when fewer).
     learning_rate_init : float, default=1e-3
-        Peak learning rate of AdamW (warm-up, then cosine decay).
+        Peak learning rate of AdamW (warm-up, then cosine decay; constant in
+        ``partial_fit``).
     weight_decay : float, default=0.05
         AdamW's decoupled weight decay.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows and stop when their masked
         reconstruction score, an imputation error, stops improving; the best weights are
-        kept. On small sets longer training overfits, so this is on by default.
+        kept. Turn it off to train on every row for ``max_iter`` epochs (``n_iter_no_change``
+        then watches the training loss).
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping`` is set.
     n_iter_no_change : int, default=50
-        Epochs without an improvement of at least ``tol`` before training stops.
+        Epochs without an improvement of at least ``tol`` (of the validation score with
+        ``early_stopping``, else of the training loss) before training stops.
     tol : float, default=1e-4
         Minimum improvement of the loss (or validation score) that resets the count.
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
-        ``"mps"``.
+        ``"mps"``. Where the device is not available after unpickling, ``transform`` runs
+        on the CPU.
     precision : {"float32", "bfloat16"}, default="float32"
         Arithmetic of the training steps: ``"bfloat16"`` runs them in mixed precision
         (``torch.autocast``); weights and imputed values stay in float32 or float64.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, masking, shuffling and the validation split.
     verbose : int, default=0
-        Show a progress bar with the training loss when positive.
+        Show a progress bar with the training loss (and the validation loss with
+        ``early_stopping``) when positive.
     warm_start : bool, default=False
         Continue training the current model on ``fit`` instead of starting anew.
-    missing_values : int, float or None, default=np.nan
-        The placeholder for missing values; all its occurrences are imputed.
+    missing_values : int or float, default=np.nan
+        The placeholder for missing values; all its occurrences are imputed. ``None`` and
+        strings are not accepted. With a placeholder other than NaN, ``X`` must hold no NaN.
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator` of the features that had
         missing values at fit to the output.
@@ -100,11 +118,12 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         Keep features that have no observed value at ``fit`` in the output, their missing
         entries filled with 0; by default they are dropped.
     log_dir : str or path-like, default=None
-        Directory to write a TensorBoard log of the training to (needs
-        ``pip install "simmim-sklearn[tensorboard]"``): per epoch the training loss, the
-        validation loss with ``early_stopping`` and the learning rate, and for windows and
-        images a few rows with their hidden tokens and reconstructions. ``None`` writes
-        nothing and costs nothing.
+        Directory to write a TensorBoard log of the training to (see
+        :class:`SimMIMTransformer`; needs ``pip install "simmim-sklearn[tensorboard]"``):
+        per epoch the training loss, the validation loss with ``early_stopping`` and the
+        learning rate, and for windows and images the first 4 rows with their hidden tokens
+        and reconstructions every 10th epoch, except for 1-channel windows with the
+        ``"mlp"`` encoder. ``None`` writes nothing and costs nothing.
 
     Attributes
     ----------

@@ -32,29 +32,36 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
     patch_size : int, tuple of int or "auto", default="auto"
         Token size along each axis of ``input_shape`` (see :class:`SimMIMTransformer`).
     mask_ratio : float, default=0.5
-        Fraction of each row's tokens hidden at every pretraining step; in (0, 1).
+        Fraction of each row's tokens hidden at every pretraining step, in spans on
+        windows (see :class:`SimMIMTransformer`); in (0, 1).
     pretrain_iter : int or "auto", default="auto"
         Epochs of masked pretraining (``SimMIMTransformer``'s ``max_iter``, whose
         ``"auto"`` it follows); 0 fine-tunes the network from its random start, which
-        measures what pretraining is worth.
+        measures what pretraining is worth. Pretraining takes ``hidden_width``, ``depth``,
+        ``encoder``, ``input_shape``, ``patch_size``, ``mask_ratio``, ``device``,
+        ``precision``, ``verbose`` and ``log_dir`` from this estimator and every other
+        setting (``n_components``, ``batch_size``, ``learning_rate_init``,
+        ``weight_decay``, ``early_stopping``, ...) from :class:`SimMIMTransformer`'s
+        defaults.
     max_iter : int or "auto", default="auto"
         Maximum number of fine-tuning epochs; ``"auto"`` is about 600 optimisation steps,
         between 5 and 300 epochs.
     batch_size : int or "auto", default="auto"
-        Rows per fine-tuning step; ``"auto"`` is ``min(64, n_rows)``.
+        Rows per fine-tuning step; ``"auto"`` is 64 (all fine-tuning rows when fewer).
     learning_rate_init : float, default=1e-3
         Peak fine-tuning learning rate of the head (AdamW, warm-up then cosine decay).
     layer_decay : float in (0, 1], default=0.75
         Each encoder layer below the head learns at this multiple of the rate of the layer
         above it; 1 fine-tunes every layer at ``learning_rate_init``.
     weight_decay : float, default=0.05
-        AdamW's decoupled weight decay, in pretraining and fine-tuning.
+        AdamW's decoupled weight decay in fine-tuning; pretraining keeps
+        :class:`SimMIMTransformer`'s default, 0.05.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows with targets, stop fine-tuning when
-        their loss stops improving and keep the best weights. On by default, unlike
-        :class:`SimMIMClassifier`: a squared error keeps falling as the network fits the
-        targets' noise, where cross-entropy saturates (diabetes, 5-fold CV: R² 0.38 with it,
-        0.16 without). Turn it off when rows with targets are too few to spare a tenth.
+        their loss stops improving and keep the best weights (on by default, unlike
+        :class:`SimMIMClassifier`: see How the defaults were chosen). Pretraining is not
+        affected. Turn it off when rows with targets are too few to spare
+        ``validation_fraction`` of them.
     validation_fraction : float, default=0.1
         Fraction of the rows with targets held out with ``early_stopping``.
     n_iter_no_change : int, default=10
@@ -67,14 +74,16 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
     precision : {"float32", "bfloat16"}, default="float32"
         Arithmetic of the training steps (see :class:`SimMIMTransformer`).
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, masking, shuffling and the validation split.
+        Seeds pretraining, the head's initialisation, shuffling and the validation split.
     verbose : int, default=0
         Show progress bars of pretraining and fine-tuning when positive.
     warm_start : bool, default=False
         Make ``fit`` continue fine-tuning the current network instead of pretraining anew.
     log_dir : str or path-like, default=None
-        Directory of a TensorBoard log of pretraining and fine-tuning (see
-        :class:`SimMIMTransformer`); ``None`` writes nothing.
+        Directory of a TensorBoard log of pretraining (``pretrain/``, see
+        :class:`SimMIMTransformer`) and fine-tuning (``finetune/``: loss, validation loss
+        with ``early_stopping`` and learning rate, no reconstructions); ``None`` writes
+        nothing.
 
     Attributes
     ----------

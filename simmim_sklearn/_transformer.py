@@ -27,18 +27,18 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     ----------
     n_components : int or "auto", default="auto"
         Width of the representation, which ``inverse_transform`` decodes. With the
-        ``"conv"`` and ``"transformer"`` encoders, ``transform`` follows it with the max over
-        the row of every encoder block's output (``hidden_width * depth_`` more columns:
-        the patterns that each block's receptive field finds, wherever they occur).
-        ``"auto"`` is 16 for tabular rows, ``2 * hidden_width`` (256 by default: one per
-        feature the encoder pools) for images, and 8 for windows: at most the first 8
-        components of a window are a linear map of its values (started at PCA) corrected by
-        the encoder, which keeps ``inverse_transform(transform(X))`` close to ``X``, while
-        the block maxima that follow hold what a linear map misses (``8 + 2 * hidden_width``
-        with the ``"mlp"`` encoder, which has no blocks to take maxima of). Chosen by
-        cross-validation on training splits (docs: How the defaults were chosen).
+        ``"conv"`` and ``"transformer"`` encoders, ``transform`` appends to it the max over
+        the row of every encoder block's output (``hidden_width * max(1, depth_)`` more
+        columns, not counted here). ``"auto"`` is 16 for tabular rows; for images, as many
+        as the encoder pools: ``2 * hidden_width`` (256 by default) with ``"conv"`` and
+        ``"transformer"``, ``hidden_width`` with ``"mlp"``; for windows, 8 components, a
+        linear map of the window started at PCA and corrected by the encoder, with
+        ``"conv"`` and ``"transformer"`` (their block maxima hold the rest), and
+        ``8 + hidden_width`` with ``"mlp"``, which has no block maxima. On windows at most
+        the first 8 components have the linear path. Lower it for a more compact
+        representation, raise it for a closer ``inverse_transform(transform(X))``.
     hidden_width : int, default=128
-        Width of the encoder's hidden layers and of the decoder.
+        Width of the encoder's hidden layers, of the decoder and of each block's maxima.
     depth : int or "auto", default="auto"
         Number of residual blocks in the encoder. ``"auto"`` is 2, except for the ``"conv"``
         encoder on windows: one block per doubling of the dilation (1, 2, 4, ...) until
@@ -58,19 +58,25 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Token size along each axis of ``input_shape``; for tabular rows, the number of
         adjacent features grouped into one token. ``"auto"`` uses single features for
         tabular rows, the shortest patch that cuts a window into at most 128 tokens (single
-        time steps up to length 128) and the square root of each axis for images.
+        time steps up to length 128) and the square root of each axis (floored) for images.
         Axes that the patch does not divide are padded with hidden, unscored values.
         Series of unequal length are given padded with NaN to a common length: tokens with
         no value are missing, which ``"conv"`` and ``"transformer"`` leave out entirely.
     mask_ratio : float, default=0.5
-        Fraction of each row's tokens hidden at every training step; in (0, 1).
+        Fraction of each row's tokens (those with a value) hidden at every training step,
+        at least one left visible, and by the fixed evaluation mask of ``score``; in (0, 1).
+        On windows tokens are hidden in runs of about 1/32 of the window's tokens (at least
+        one), so that a hidden token is rarely next to a visible one; tabular rows and
+        images hide single tokens. Raise it when hidden tokens are easily guessed from
+        their neighbours.
     unmasked_fraction : float, default=0.5
-        Fraction of the rows of each batch shown with no token hidden and trained to
-        reconstruct themselves (weighted by ``visible_loss_weight``). ``transform`` sees whole
-        rows, so this teaches the representation the identity that
+        Probability that a row of a training batch is shown whole, with no token hidden,
+        and trained to reconstruct itself (weighted by ``visible_loss_weight``); each row
+        is drawn on its own, so the share varies from batch to batch. ``transform`` sees
+        whole rows, so this teaches the representation the identity that
         ``inverse_transform(transform(X))`` asks for; 0 is SimMIM's plain masking.
     loss : {"l1", "l2"}, default="l1"
-        Reconstruction error, computed on standardised values.
+        Reconstruction error, computed on standardised values; also the error of ``score``.
     visible_loss_weight : float, default=0.5
         Weight of the visible tokens' reconstruction error relative to the hidden ones
         (weight 1); 0 is SimMIM's hidden-only loss.
@@ -79,10 +85,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         tokens hidden is pulled towards that of the same row whole (held fixed as the
         target, both layer-normalised), so that what a part of the row shows predicts the
         representation ``transform`` gives the whole. ``"auto"`` is 1 for images and 0 for
-        tabular rows and windows (whose encoder ``latent_weight`` trains): chosen on
-        training splits, where it raised few-label digits accuracy and lowered window
-        accuracy. Each step then also encodes its masked rows whole, one more forward pass
-        without gradients.
+        tabular rows and windows (see How the defaults were chosen). Each step with a
+        positive weight also encodes its masked rows whole, one more forward pass without
+        gradients; set it to 0 on images to train by reconstruction alone.
     average_shifts : bool or "auto", default="auto"
         Whether ``transform`` returns, for each row, half its own representation plus half
         the mean representation of its copies shifted by one position (pixel or time step)
@@ -90,53 +95,56 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         representation that changes little when the content moves by a pixel. Training is
         unchanged; ``transform`` encodes each row ``1 + 2 * len(input_shape[1:])`` times,
         and ``inverse_transform`` decodes the averaged representation, so its images come
-        out smoother. ``"auto"`` is True for images and False for windows (and tabular rows,
-        which have no positions to shift): chosen on training splits, where it raised
-        few-label digits accuracy and did not raise window accuracy.
+        out smoother. ``"auto"`` is True for images and False for windows and tabular
+        rows; True needs an ``input_shape``. Set it to False where reconstruction matters
+        more than the features.
     latent_weight : float or "auto", default="auto"
-        Weight of the latent term added to the loss: for each hidden token, a light head
-        predicts from the encoder's output what a teacher (a copy of the encoder that
-        follows it as an exponential moving average) computes at that token from the whole
-        row, as data2vec does. ``"auto"`` is 1 for windows with the ``"conv"`` or
-        ``"transformer"`` encoder and 0 otherwise (images train with ``consistency_weight``
-        instead, which scored higher there; the MLP keeps no tokens). Where this or
-        ``view_weight`` is positive, these terms alone train the encoder, the reconstruction
-        trains what decodes its features (so ``inverse_transform`` stays faithful), and
-        ``batch_size="auto"`` takes smaller batches. Set it to 0 to train windows with the
-        reconstruction loss alone.
+        Weight of the latent term added to the loss, for the ``"conv"`` and
+        ``"transformer"`` encoders: for each hidden token, a light head predicts from the
+        encoder's output what a teacher (a copy of the encoder that follows it as an
+        exponential moving average) computes at that token from the whole row, as data2vec
+        does. ``"auto"`` is 1 for windows with the ``"conv"`` or ``"transformer"`` encoder
+        and 0 otherwise. Where this or ``view_weight`` is positive, these terms alone train
+        the encoder, the reconstruction trains what decodes its features (so
+        ``inverse_transform`` stays faithful), and ``batch_size="auto"`` takes smaller
+        batches. Set it to 0 to train windows with the reconstruction loss alone.
     view_weight : float, default=0.0
         Weight of the view term added to the loss, for the ``"conv"`` and ``"transformer"``
         encoders: each row with tokens hidden and a random crop of it, with other tokens
         hidden, must encode alike and unlike the other rows of the batch (InfoNCE, as in
-        TS2Vec and SimCLR). Off by default: on the training splits of 8 window sets it
-        added nothing to the latent term's accuracy and about doubled the fit time. Try 1
-        where rows are many and crops of a row keep its class.
+        TS2Vec and SimCLR). It about doubles the fit time (see How the defaults were
+        chosen). Try 1 where rows are many and crops of a row keep its class.
     max_iter : int or "auto", default="auto"
-        Maximum number of epochs. ``"auto"`` trains for about 2,000 optimisation steps
-        (between 5 and 500 epochs), so the cost follows the amount of data; for ``"conv"``
-        and ``"transformer"`` the steps are also capped so that steps x rows per batch x
-        tokens per row stays under 2 million (an image token counts 2.5 times for
-        ``"conv"``, whose 3 x 3 kernel costs more than a window's 3 taps).
+        Maximum number of epochs. ``"auto"`` aims at 2,000 optimisation steps, so that the
+        cost follows the amount of data; for ``"conv"`` and ``"transformer"`` the steps are
+        capped so that steps x rows per batch x tokens per row x encoder blocks stays
+        within 4 million (an image token counts 2.5 times for ``"conv"``, whose 3 x 3
+        kernel costs more than a window's 3 taps). The steps are then rounded up to whole
+        epochs, at least 5 and at most 500.
     batch_size : int or "auto", default="auto"
-        Rows per optimisation step; ``"auto"`` is ``min(256, n_samples)``, and with the
-        latent or view term on, about ``n_samples / 64`` rows, between 16 and 256: many
-        small steps show each row in many masks and crops.
+        Rows per optimisation step; ``"auto"`` is 256 (all rows when fewer), and with a
+        positive ``latent_weight`` or ``view_weight`` ``n_samples // 64`` rows, at least
+        16 and at most 256: many small steps show each row in many masks and crops.
     learning_rate_init : float, default=1e-3
-        Peak learning rate of AdamW, reached after a warm-up and followed by cosine decay.
+        Peak learning rate of AdamW, reached after a warm-up and followed by cosine decay
+        (``partial_fit`` keeps it constant).
     weight_decay : float, default=0.05
         AdamW's decoupled weight decay.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when their masked
-        reconstruction score stops improving; the best weights are kept.
+        reconstruction score stops improving; the best weights are kept. ``partial_fit``
+        holds no rows out.
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping`` is set.
     n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` before training stops.
+        Epochs without an improvement of at least ``tol`` (of the training loss, or of the
+        validation score with ``early_stopping``) before training stops.
     tol : float, default=1e-4
         Minimum improvement of the loss (or validation score) that resets the count.
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
-        ``"mps"``.
+        ``"mps"``. Where the device is not available after unpickling, ``transform``,
+        ``inverse_transform`` and ``score`` run on the CPU.
     precision : {"float32", "bfloat16"}, default="float32"
         Arithmetic of the training steps: ``"bfloat16"`` runs them in mixed precision
         (``torch.autocast``), faster on GPUs with bfloat16 units; weights, ``transform``
@@ -151,7 +159,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Directory to write a TensorBoard log of the training to (needs
         ``pip install "simmim-sklearn[tensorboard]"``): per epoch the training loss, the
         validation loss with ``early_stopping`` and the learning rate, and for windows and
-        images a few rows with their hidden tokens and reconstructions. ``None`` writes
+        images the first 4 rows with their hidden tokens and reconstructions, at the first
+        epoch and every 10th after. No reconstructions are drawn for 1-channel windows
+        with the ``"mlp"`` encoder, which the log takes for tabular rows. ``None`` writes
         nothing and costs nothing.
 
     Attributes
@@ -264,7 +274,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components) or \
-                (n_samples, n_components + hidden_width * depth)
+                (n_samples, n_components + hidden_width * max(1, depth_))
             Representation, followed for the ``"conv"`` and ``"transformer"`` encoders by
             the maxima of every encoder block, in the dtype of ``X`` (float32 or float64).
         """
@@ -302,8 +312,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         return self._map_rows("decode", Z[:, :self.n_components_], self.n_features_in_)
 
     def reconstruct(self, X, mask_ratio=None, random_state=None):
-        """Hide random tokens of ``X``, as training does, and return the model's reconstruction.
+        """Hide random tokens of ``X`` and return the model's reconstruction.
 
+        Tokens are hidden one by one on every layout (training hides spans on windows).
         Meant for inspecting a few rows (e.g. plotting masked inputs beside their
         reconstructions); all rows are processed in one block.
 
