@@ -71,7 +71,8 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         row's; 0 fine-tunes on the labeled rows alone.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the fine-tuning loss, as in
-        :class:`~sklearn.linear_model.LogisticRegression`.
+        :class:`~sklearn.linear_model.LogisticRegression`: a dict maps class labels to
+        weights (classes left out weigh 1).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the labeled rows, stop fine-tuning when their
         loss stops improving and keep the best weights.
@@ -236,8 +237,9 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
             )
         index = np.full(len(y), UNLABELED)
         index[labeled] = np.searchsorted(self.classes_, y[labeled])
+        # Keyed by class label, as in LogisticRegression; an unknown key raises there.
         class_weight = compute_class_weight(
-            self.class_weight, classes=np.arange(len(self.classes_)), y=index[labeled]
+            self.class_weight, classes=self.classes_, y=y[labeled]
         ) if self.class_weight is not None else np.ones(len(self.classes_))
         weights = np.where(labeled, class_weight[index], 0.0)
         return index[:, None].astype(np.float64), weights, labeled

@@ -191,3 +191,16 @@ def test_layerwise_learning_rates_decay_towards_the_input(tabular):
     embedding = clf.module_.backbone.encoder.embedding.projection.weight
     assert any(p is embedding for p in groups[0]["params"])
     assert any(p is clf.module_.head[-1].weight for p in groups[-1]["params"])
+
+
+@pytest.mark.parametrize("labels", [np.array([1, 2]), np.array(["no", "yes"], dtype=object)])
+def test_class_weight_dict_keys_are_class_labels(tabular, labels):
+    X, y = tabular
+    y_labels = labels[y]
+    y_labels[::5] = -1
+    first, second = labels
+    favour_first = SimMIMClassifier(class_weight={first: 20}, **TINY).fit(X, y_labels)
+    favour_second = SimMIMClassifier(class_weight={second: 20}, **TINY).fit(X, y_labels)
+    assert (favour_first.predict(X) == first).sum() > (favour_second.predict(X) == first).sum()
+    with pytest.raises(ValueError, match="not in class_weight"):
+        SimMIMClassifier(class_weight={3: 5}, **TINY).fit(X, y_labels)
