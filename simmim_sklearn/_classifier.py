@@ -34,6 +34,10 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
     cross-entropy, the layers nearest the input at the lowest learning rates
     (``layer_decay``).
 
+    As ``-1`` marks unlabeled rows, it cannot be a class: ``fit`` raises on labels such as
+    ``{-1, 1}``, which it would read as one class and unlabeled rows; recode them (to
+    ``{0, 1}``).
+
     Parameters
     ----------
     hidden_width : int, default=128
@@ -191,6 +195,30 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
     ):
         store_parameters(self, locals())
 
+    def fit(self, X, y):
+        """Pretrain on every row of ``X``, then fine-tune on the labeled rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows, labeled and unlabeled; NaN marks missing values.
+        y : array-like of shape (n_samples,)
+            Class labels, ``-1`` for unlabeled rows.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            When ``y`` has ``-1`` and a single class besides, such as the labels
+            ``{-1, 1}``: ``-1`` marks unlabeled rows, so recode the labels (to ``{0, 1}``).
+        """
+        # Overridden for the docstring alone: BaseFineTuned.fit validates and fits.
+        return super().fit(X, y)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Fine-tune for one epoch on ``X``, continuing from the current model.
@@ -205,7 +233,7 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         y : array-like of shape (n_samples,)
             Their labels, ``-1`` for unlabeled rows.
         classes : array-like of shape (n_classes,), default=None
-            Every class of the problem; needed on the first call only.
+            Every class of the problem, without ``-1``; needed on the first call only.
 
         Returns
         -------
@@ -228,6 +256,7 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
                 "y has no labeled rows: every value is -1, which marks an unlabeled row."
             )
         if reset:
+            _check_minus_one_is_no_class(y, labeled, classes)
             self.classes_ = np.unique(y[labeled] if classes is None else np.asarray(classes))
         unknown = np.setdiff1d(y[labeled], self.classes_)
         if unknown.size:
@@ -333,6 +362,19 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _check_minus_one_is_no_class(y, labeled, classes):
+    """Raise where ``-1``, which marks unlabeled rows, must be meant as a class: given in
+    ``classes``, or in a ``y`` that has a single class besides (the labels ``{-1, 1}``)."""
+    recode = "if -1 is a class, recode the labels (for example -1 to 0)."
+    if classes is not None and _is_unlabeled(np.asarray(classes)).any():
+        raise ValueError(f"classes contains -1, which marks unlabeled rows; {recode}")
+    if classes is None and not labeled.all() and len(np.unique(y[labeled])) < 2:
+        raise ValueError(
+            f"y has a single class, {np.unique(y[labeled]).tolist()}, besides -1, which marks "
+            f"unlabeled rows (as in sklearn.semi_supervised); {recode}"
+        )
 
 
 def _is_unlabeled(y):

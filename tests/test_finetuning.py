@@ -204,3 +204,17 @@ def test_class_weight_dict_keys_are_class_labels(tabular, labels):
     assert (favour_first.predict(X) == first).sum() > (favour_second.predict(X) == first).sum()
     with pytest.raises(ValueError, match="not in class_weight"):
         SimMIMClassifier(class_weight={3: 5}, **TINY).fit(X, y_labels)
+
+
+def test_minus_one_as_a_class_asks_to_recode_the_labels(tabular):
+    X, y = tabular
+    y_signs = np.where(y == 1, 1, -1)
+    clf = SimMIMClassifier(**TINY)
+    with pytest.raises(ValueError, match="recode the labels"):
+        clf.fit(X, y_signs)
+    assert not hasattr(clf, "module_")
+    with pytest.raises(ValueError, match="recode the labels"):
+        clf.partial_fit(X, y_signs, classes=[-1, 1])
+    assert not hasattr(clf, "module_")
+    # With -1 and two classes besides, -1 still marks unlabeled rows.
+    assert list(clf.fit(X, np.where(np.arange(len(y)) % 4 == 0, -1, y)).classes_) == [0, 1]
