@@ -233,15 +233,29 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         y : array-like of shape (n_samples,)
             Their labels, ``-1`` for unlabeled rows.
         classes : array-like of shape (n_classes,), default=None
-            Every class of the problem, without ``-1``; needed on the first call only.
+            Every class of the problem, without ``-1``; needed on the first call only, and
+            the same classes (in any order) on later calls that pass it.
 
         Returns
         -------
         self : object
             The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            When ``classes`` differ from those of the last call, or contain ``-1``.
         """
+        # The checks of sklearn.utils.multiclass._check_partial_fit_first_call, made before
+        # anything is set: classes_ is set by a successful call alone.
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if (classes is not None and hasattr(self, "classes_")
+                and not np.array_equal(self.classes_, np.unique(classes))):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+                f"was: {self.classes_!r}"
+            )
         return self._partial_fit(X, y, classes)
 
     @staticmethod

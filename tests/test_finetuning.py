@@ -218,3 +218,18 @@ def test_minus_one_as_a_class_asks_to_recode_the_labels(tabular):
     assert not hasattr(clf, "module_")
     # With -1 and two classes besides, -1 still marks unlabeled rows.
     assert list(clf.fit(X, np.where(np.arange(len(y)) % 4 == 0, -1, y)).classes_) == [0, 1]
+
+
+def test_partial_fit_with_other_classes_raises_and_keeps_the_model(tabular):
+    X, y = tabular
+    clf = SimMIMClassifier(**TINY).partial_fit(X, y, classes=[0, 1])
+    before = clf.predict_proba(X)
+    clf.partial_fit(X, y, classes=[1, 0])  # the same classes in another order
+    with pytest.raises(ValueError, match=r"`classes=\[0, 1, 2\]` is not the same as on last"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert list(clf.classes_) == [0, 1] and clf.n_iter_ == 2
+    assert not np.allclose(clf.predict_proba(X), before)
+    after_second_call = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="is not the same as on last"):
+        clf.partial_fit(X, y, classes=[0, 2])
+    np.testing.assert_array_equal(clf.predict_proba(X), after_second_call)
