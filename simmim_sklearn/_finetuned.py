@@ -21,7 +21,7 @@ from ._base import (
     restored_on_error,
     validation_split,
 )
-from ._data import TensorRows
+from ._data import TaskRows
 from ._device import inference_device, resolve_device
 from ._tensorboard import tensorboard_log
 from ._transformer import SimMIMTransformer
@@ -123,7 +123,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
         first_epoch = self.n_iter_ if continuing and incremental else 0
         with tensorboard_log(self.log_dir, "finetune", first_epoch) as on_epoch:
-            history = finetune(network, rows, X.shape[1], self._classification,
+            history = finetune(network, rows, self._classification,
                                self.layer_decay, config, generator, device, val_rows,
                                optimizer_state, on_epoch)
         self.module_ = network
@@ -173,8 +173,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
     @staticmethod
     def _task_rows(X, targets, weights, indices, device):
         """The fine-tuning rows at ``indices``: each row, its targets and its weight."""
-        return TensorRows(np.hstack([X[indices], targets[indices], weights[indices, None]]),
-                          device)
+        return TaskRows(X[indices], targets[indices], weights[indices], device)
 
     def _loop_config(self, n_rows, incremental):
         batch_size = min(AUTO_FINETUNE_BATCH_SIZE if self.batch_size == "auto"

@@ -233,3 +233,23 @@ def test_partial_fit_with_other_classes_raises_and_keeps_the_model(tabular):
     with pytest.raises(ValueError, match="is not the same as on last"):
         clf.partial_fit(X, y, classes=[0, 2])
     np.testing.assert_array_equal(clf.predict_proba(X), after_second_call)
+
+
+def test_task_rows_shuffle_rows_targets_and_weights_together():
+    import torch
+
+    from simmim_sklearn._data import TaskRows, TensorRows
+
+    X = np.arange(20.0).reshape(10, 2)
+    targets, weight = X[:, :1] * 10, X[:, 0] / 2
+    device = torch.device("cpu")
+    task_rows = TaskRows(X, targets, weight, device)
+    batches = list(task_rows.batches(4, torch.Generator().manual_seed(0)))
+    plain = list(TensorRows(X, device).batches(4, torch.Generator().manual_seed(0)))
+    assert [len(batch.x) for batch in batches] == [4, 4, 2] == [len(xb) for xb in plain]
+    for batch, xb in zip(batches, plain):
+        # The same shuffle as plain rows, each row still with its own target and weight.
+        torch.testing.assert_close(batch.x, xb)
+        torch.testing.assert_close(batch.targets[:, 0], batch.x[:, 0] * 10)
+        torch.testing.assert_close(batch.weight, batch.x[:, 0] / 2)
+    assert sorted(torch.cat([batch.x[:, 0] for batch in batches]).tolist()) == X[:, 0].tolist()

@@ -60,16 +60,12 @@ def _layer_of(name, depth):
     return depth + 1
 
 
-def task_loss_terms(network, batch, n_features, classification):
-    """Weighted loss sum and weight sum of a fine-tuning ``batch`` (rows, targets, weights):
-    cross-entropy of the class index for classification; otherwise the squared error of each
-    standardised target, NaN targets weighing 0."""
-    # A batch holds each row, then its targets, then its weight: one tensor that TensorRows
-    # shuffles as it does plain rows.
-    x = batch[:, :n_features]
-    targets = batch[:, n_features:-1]
-    weight = batch[:, -1]
-    output = network(x)
+def task_loss_terms(network, batch, classification):
+    """Weighted loss sum and weight sum of a fine-tuning ``batch`` (a ``TaskBatch`` of rows,
+    targets and weights): cross-entropy of the class index for classification; otherwise the
+    squared error of each standardised target, NaN targets weighing 0."""
+    targets, weight = batch.targets, batch.weight
+    output = network(batch.x)
     if classification:
         error = F.cross_entropy(output.float(), targets[:, 0].long(), reduction="none")
         return (error * weight).sum(), weight.sum()
@@ -79,21 +75,21 @@ def task_loss_terms(network, batch, n_features, classification):
     return (error * weight).sum(), weight.sum()
 
 
-def finetune(network, rows, n_features, classification, layer_decay, config, generator, device,
+def finetune(network, rows, classification, layer_decay, config, generator, device,
              val_rows=None, optimizer_state=None, on_epoch=None):
-    """Train the ``TaskNetwork`` in place on ``rows`` (a ``TensorRows`` of rows, targets and
+    """Train the ``TaskNetwork`` in place on ``rows`` (a ``TaskRows`` of rows, targets and
     weights) by ``task_loss_terms``; the validation score is the negative loss of ``val_rows``
     (``fit_epochs`` says when it stops and what it returns)."""
 
     def batch_loss(batch):
-        return task_loss_terms(network, batch, n_features, classification)
+        return task_loss_terms(network, batch, classification)
 
     validation_score = None
     if val_rows is not None:
         @torch.no_grad()
         def validation_score():
-            error_sum, weight_sum = task_loss_terms(network, val_rows.X, n_features,
-                                                    classification)
+            error_sum, weight_sum = task_loss_terms(
+                network, next(val_rows.batches(len(val_rows))), classification)
             return -float(error_sum) / max(float(weight_sum), 1e-12)
 
     return fit_epochs(
