@@ -253,3 +253,26 @@ def test_task_rows_shuffle_rows_targets_and_weights_together():
         torch.testing.assert_close(batch.targets[:, 0], batch.x[:, 0] * 10)
         torch.testing.assert_close(batch.weight, batch.x[:, 0] / 2)
     assert sorted(torch.cat([batch.x[:, 0] for batch in batches]).tolist()) == X[:, 0].tolist()
+
+
+def test_validation_reads_the_held_out_rows_in_blocks(tabular, monkeypatch):
+    import torch
+
+    from simmim_sklearn.nn import _finetuning
+
+    X, y = tabular
+    params = {**TINY, "early_stopping": True, "validation_fraction": 0.2, "max_iter": 3}
+    whole = SimMIMClassifier(**params).fit(X, y)
+    validation_rows = []
+
+    def recorded_task_loss_terms(network, batch, classification):
+        if not torch.is_grad_enabled():
+            validation_rows.append(len(batch.x))
+        return task_loss_terms(network, batch, classification)
+
+    task_loss_terms = _finetuning.task_loss_terms
+    monkeypatch.setattr(_finetuning, "task_loss_terms", recorded_task_loss_terms)
+    monkeypatch.setattr(_finetuning, "VALIDATION_BATCH_ROWS", 16)
+    blocks = SimMIMClassifier(**params).fit(X, y)
+    assert validation_rows == [16, 16, 8] * 3  # 40 held-out rows, three epochs
+    np.testing.assert_allclose(blocks.validation_scores_, whole.validation_scores_, rtol=1e-5)

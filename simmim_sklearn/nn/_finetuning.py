@@ -7,6 +7,9 @@ from torch import nn
 
 from ._training import fit_epochs
 
+# Held-out rows scored per forward pass in validation: bounds its memory on large sets.
+VALIDATION_BATCH_ROWS = 4096
+
 
 class TaskNetwork(nn.Module):
     """A SimMIM network's representation (``SimMIMTransformer.transform``'s columns) read by
@@ -78,8 +81,9 @@ def task_loss_terms(network, batch, classification):
 def finetune(network, rows, classification, layer_decay, config, generator, device,
              val_rows=None, optimizer_state=None, on_epoch=None):
     """Train the ``TaskNetwork`` in place on ``rows`` (a ``TaskRows`` of rows, targets and
-    weights) by ``task_loss_terms``; the validation score is the negative loss of ``val_rows``
-    (``fit_epochs`` says when it stops and what it returns)."""
+    weights) by ``task_loss_terms``; the validation score is the negative loss of ``val_rows``,
+    read in blocks of ``VALIDATION_BATCH_ROWS`` (``fit_epochs`` says when it stops and what
+    it returns)."""
 
     def batch_loss(batch):
         return task_loss_terms(network, batch, classification)
@@ -88,8 +92,11 @@ def finetune(network, rows, classification, layer_decay, config, generator, devi
     if val_rows is not None:
         @torch.no_grad()
         def validation_score():
-            error_sum, weight_sum = task_loss_terms(
-                network, next(val_rows.batches(len(val_rows))), classification)
+            error_sum = weight_sum = 0.0
+            for batch in val_rows.batches(VALIDATION_BATCH_ROWS):
+                batch_error, batch_weight = task_loss_terms(network, batch, classification)
+                # Summed on the device: no host synchronisation per block.
+                error_sum, weight_sum = error_sum + batch_error, weight_sum + batch_weight
             return -float(error_sum) / max(float(weight_sum), 1e-12)
 
     return fit_epochs(
