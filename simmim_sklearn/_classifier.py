@@ -34,6 +34,10 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
     cross-entropy, the layers nearest the input at the lowest learning rates
     (``layer_decay``).
 
+    As ``-1`` marks unlabeled rows, it cannot be a class: ``fit`` raises on labels such as
+    ``{-1, 1}``, which it would read as one class and unlabeled rows; recode them (to
+    ``{0, 1}``).
+
     Parameters
     ----------
     hidden_width : int, default=128
@@ -78,7 +82,8 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         row's; 0 fine-tunes on the labeled rows alone.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the fine-tuning loss, as in
-        :class:`~sklearn.linear_model.LogisticRegression`.
+        :class:`~sklearn.linear_model.LogisticRegression`: a dict maps class labels to
+        weights (classes left out weigh 1).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the labeled rows, stop fine-tuning when their
         loss stops improving and keep the best weights. Pretraining is not affected.
@@ -199,6 +204,30 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
     ):
         store_parameters(self, locals())
 
+    def fit(self, X, y):
+        """Pretrain on every row of ``X``, then fine-tune on the labeled rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows, labeled and unlabeled; NaN marks missing values.
+        y : array-like of shape (n_samples,)
+            Class labels, ``-1`` for unlabeled rows.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            When ``y`` has ``-1`` and a single class besides, such as the labels
+            ``{-1, 1}``: ``-1`` marks unlabeled rows, so recode the labels (to ``{0, 1}``).
+        """
+        # Overridden for the docstring alone: BaseFineTuned.fit validates and fits.
+        return super().fit(X, y)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Fine-tune for one epoch on ``X``, continuing from the current model.
@@ -213,15 +242,29 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         y : array-like of shape (n_samples,)
             Their labels, ``-1`` for unlabeled rows.
         classes : array-like of shape (n_classes,), default=None
-            Every class of the problem; needed on the first call only.
+            Every class of the problem, without ``-1``; needed on the first call only, and
+            the same classes (in any order) on later calls that pass it.
 
         Returns
         -------
         self : object
             The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            When ``classes`` differ from those of the last call, or contain ``-1``.
         """
+        # The checks of sklearn.utils.multiclass._check_partial_fit_first_call, made before
+        # anything is set: classes_ is set by a successful call alone.
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if (classes is not None and hasattr(self, "classes_")
+                and not np.array_equal(self.classes_, np.unique(classes))):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+                f"was: {self.classes_!r}"
+            )
         return self._partial_fit(X, y, classes)
 
     @staticmethod
@@ -236,6 +279,7 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
                 "y has no labeled rows: every value is -1, which marks an unlabeled row."
             )
         if reset:
+            _check_minus_one_is_no_class(y, labeled, classes)
             self.classes_ = np.unique(y[labeled] if classes is None else np.asarray(classes))
         unknown = np.setdiff1d(y[labeled], self.classes_)
         if unknown.size:
@@ -245,8 +289,9 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
             )
         index = np.full(len(y), UNLABELED)
         index[labeled] = np.searchsorted(self.classes_, y[labeled])
+        # Keyed by class label, as in LogisticRegression; an unknown key raises there.
         class_weight = compute_class_weight(
-            self.class_weight, classes=np.arange(len(self.classes_)), y=index[labeled]
+            self.class_weight, classes=self.classes_, y=y[labeled]
         ) if self.class_weight is not None else np.ones(len(self.classes_))
         weights = np.where(labeled, class_weight[index], 0.0)
         return index[:, None].astype(np.float64), weights, labeled
@@ -340,6 +385,19 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _check_minus_one_is_no_class(y, labeled, classes):
+    """Raise where ``-1``, which marks unlabeled rows, must be meant as a class: given in
+    ``classes``, or in a ``y`` that has a single class besides (the labels ``{-1, 1}``)."""
+    recode = "if -1 is a class, recode the labels (for example -1 to 0)."
+    if classes is not None and _is_unlabeled(np.asarray(classes)).any():
+        raise ValueError(f"classes contains -1, which marks unlabeled rows; {recode}")
+    if classes is None and not labeled.all() and len(np.unique(y[labeled])) < 2:
+        raise ValueError(
+            f"y has a single class, {np.unique(y[labeled]).tolist()}, besides -1, which marks "
+            f"unlabeled rows (as in sklearn.semi_supervised); {recode}"
+        )
 
 
 def _is_unlabeled(y):

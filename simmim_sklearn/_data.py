@@ -2,6 +2,7 @@
 HDF5, zarr, dask) read and validated one chunk at a time so that it is never copied whole."""
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,6 +53,17 @@ def _float32_tensor(block, device, pin):
     return tensor.to(device)
 
 
+def _batch_rows(n_rows, batch_size, generator, device):
+    """The rows of each batch of an epoch over ``n_rows`` in-memory rows: slices in order, or
+    index tensors of one global shuffle (one ``randperm``) when a ``generator`` is given."""
+    order = None
+    if generator is not None:
+        order = torch.randperm(n_rows, generator=generator, device=device)
+    for start in range(0, n_rows, batch_size):
+        rows = slice(start, start + batch_size)
+        yield order[rows] if order is not None else rows
+
+
 class TensorRows:
     """In-memory rows as one float32 tensor on ``device``; an epoch is one global shuffle."""
 
@@ -67,12 +79,34 @@ class TensorRows:
 
     def batches(self, batch_size, generator=None):
         """Blocks of ``batch_size`` rows, shuffled when a ``generator`` is given."""
-        order = None
-        if generator is not None:
-            order = torch.randperm(len(self.X), generator=generator, device=self.device)
-        for start in range(0, len(self.X), batch_size):
-            rows = slice(start, start + batch_size)
-            yield self.X[order[rows]] if order is not None else self.X[rows]
+        for rows in _batch_rows(len(self.X), batch_size, generator, self.device):
+            yield self.X[rows]
+
+
+@dataclass
+class TaskBatch:
+    """A block of fine-tuning rows: the rows, their targets (class indices or standardised
+    targets, NaN where unknown) and their loss weights, float32 tensors on one device."""
+
+    x: torch.Tensor
+    targets: torch.Tensor
+    weight: torch.Tensor
+
+
+class TaskRows(TensorRows):
+    """In-memory fine-tuning rows with their targets, of shape (n_rows, n_targets), and their
+    weights, of shape (n_rows,): ``TensorRows`` whose batches are ``TaskBatch``es, shuffled
+    together by the same draws."""
+
+    def __init__(self, X, targets, weight, device):
+        super().__init__(X, device)
+        self.targets = _float32_tensor(targets, device, pin=False)
+        self.weight = _float32_tensor(weight, device, pin=False)
+
+    def batches(self, batch_size, generator=None):
+        """``TaskBatch``es of ``batch_size`` rows, shuffled when a ``generator`` is given."""
+        for rows in _batch_rows(len(self.X), batch_size, generator, self.device):
+            yield TaskBatch(self.X[rows], self.targets[rows], self.weight[rows])
 
 
 class ChunkedRows:

@@ -23,7 +23,7 @@ from ._base import (
     train_network,
     validation_split,
 )
-from ._data import TensorRows
+from ._data import TaskRows
 from ._plan import Data, make_plan, published, resolve_device
 from ._tensorboard import tensorboard_log
 from ._transformer import SimMIMTransformer
@@ -122,7 +122,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
         first_epoch = self.n_iter_ if continuing and incremental else 0
         with tensorboard_log(self.log_dir, "finetune", first_epoch) as on_epoch:
-            history = finetune(network, rows, X.shape[1], self._classification,
+            history = finetune(network, rows, self._classification,
                                self.layer_decay, config, generator, device, val_rows,
                                optimizer_state, on_epoch)
         self.module_ = network
@@ -186,8 +186,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
     @staticmethod
     def _task_rows(X, targets, weights, indices, device):
         """The fine-tuning rows at ``indices``: each row, its targets and its weight."""
-        return TensorRows(np.hstack([X[indices], targets[indices], weights[indices, None]]),
-                          device)
+        return TaskRows(X[indices], targets[indices], weights[indices], device)
 
     def _outputs(self, X):
         """The head's outputs (class scores or standardised targets) for ``X``, computed in

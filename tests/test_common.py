@@ -24,8 +24,8 @@ TINY_FINETUNED = dict(hidden_width=8, depth=1, pretrain_iter=2, max_iter=30, bat
 def expected_failed_checks(estimator):
     if isinstance(estimator, SimMIMClassifier):
         # -1 marks an unlabeled row, as in sklearn.semi_supervised, whose classifiers this
-        # check special-cases by name; it trains on the labels -1 and 1, so one class is
-        # read as unlabeled.
+        # check special-cases by name; it trains on the labels -1 and 1, which leave a single
+        # class, so fit raises and asks to recode them.
         return {"check_classifiers_classes": "-1 marks unlabeled rows"}
     return {}
 

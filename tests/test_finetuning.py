@@ -191,3 +191,88 @@ def test_layerwise_learning_rates_decay_towards_the_input(tabular):
     embedding = clf.module_.backbone.encoder.embedding.projection.weight
     assert any(p is embedding for p in groups[0]["params"])
     assert any(p is clf.module_.head[-1].weight for p in groups[-1]["params"])
+
+
+@pytest.mark.parametrize("labels", [np.array([1, 2]), np.array(["no", "yes"], dtype=object)])
+def test_class_weight_dict_keys_are_class_labels(tabular, labels):
+    X, y = tabular
+    y_labels = labels[y]
+    y_labels[::5] = -1
+    first, second = labels
+    favour_first = SimMIMClassifier(class_weight={first: 20}, **TINY).fit(X, y_labels)
+    favour_second = SimMIMClassifier(class_weight={second: 20}, **TINY).fit(X, y_labels)
+    assert (favour_first.predict(X) == first).sum() > (favour_second.predict(X) == first).sum()
+    with pytest.raises(ValueError, match="not in class_weight"):
+        SimMIMClassifier(class_weight={3: 5}, **TINY).fit(X, y_labels)
+
+
+def test_minus_one_as_a_class_asks_to_recode_the_labels(tabular):
+    X, y = tabular
+    y_signs = np.where(y == 1, 1, -1)
+    clf = SimMIMClassifier(**TINY)
+    with pytest.raises(ValueError, match="recode the labels"):
+        clf.fit(X, y_signs)
+    assert not hasattr(clf, "module_")
+    with pytest.raises(ValueError, match="recode the labels"):
+        clf.partial_fit(X, y_signs, classes=[-1, 1])
+    assert not hasattr(clf, "module_")
+    # With -1 and two classes besides, -1 still marks unlabeled rows.
+    assert list(clf.fit(X, np.where(np.arange(len(y)) % 4 == 0, -1, y)).classes_) == [0, 1]
+
+
+def test_partial_fit_with_other_classes_raises_and_keeps_the_model(tabular):
+    X, y = tabular
+    clf = SimMIMClassifier(**TINY).partial_fit(X, y, classes=[0, 1])
+    before = clf.predict_proba(X)
+    clf.partial_fit(X, y, classes=[1, 0])  # the same classes in another order
+    with pytest.raises(ValueError, match=r"`classes=\[0, 1, 2\]` is not the same as on last"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert list(clf.classes_) == [0, 1] and clf.n_iter_ == 2
+    assert not np.allclose(clf.predict_proba(X), before)
+    after_second_call = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="is not the same as on last"):
+        clf.partial_fit(X, y, classes=[0, 2])
+    np.testing.assert_array_equal(clf.predict_proba(X), after_second_call)
+
+
+def test_task_rows_shuffle_rows_targets_and_weights_together():
+    import torch
+
+    from simmim_sklearn._data import TaskRows, TensorRows
+
+    X = np.arange(20.0).reshape(10, 2)
+    targets, weight = X[:, :1] * 10, X[:, 0] / 2
+    device = torch.device("cpu")
+    task_rows = TaskRows(X, targets, weight, device)
+    batches = list(task_rows.batches(4, torch.Generator().manual_seed(0)))
+    plain = list(TensorRows(X, device).batches(4, torch.Generator().manual_seed(0)))
+    assert [len(batch.x) for batch in batches] == [4, 4, 2] == [len(xb) for xb in plain]
+    for batch, xb in zip(batches, plain):
+        # The same shuffle as plain rows, each row still with its own target and weight.
+        torch.testing.assert_close(batch.x, xb)
+        torch.testing.assert_close(batch.targets[:, 0], batch.x[:, 0] * 10)
+        torch.testing.assert_close(batch.weight, batch.x[:, 0] / 2)
+    assert sorted(torch.cat([batch.x[:, 0] for batch in batches]).tolist()) == X[:, 0].tolist()
+
+
+def test_validation_reads_the_held_out_rows_in_blocks(tabular, monkeypatch):
+    import torch
+
+    from simmim_sklearn.nn import _finetuning
+
+    X, y = tabular
+    params = {**TINY, "early_stopping": True, "validation_fraction": 0.2, "max_iter": 3}
+    whole = SimMIMClassifier(**params).fit(X, y)
+    validation_rows = []
+
+    def recorded_task_loss_terms(network, batch, classification):
+        if not torch.is_grad_enabled():
+            validation_rows.append(len(batch.x))
+        return task_loss_terms(network, batch, classification)
+
+    task_loss_terms = _finetuning.task_loss_terms
+    monkeypatch.setattr(_finetuning, "task_loss_terms", recorded_task_loss_terms)
+    monkeypatch.setattr(_finetuning, "VALIDATION_BATCH_ROWS", 16)
+    blocks = SimMIMClassifier(**params).fit(X, y)
+    assert validation_rows == [16, 16, 8] * 3  # 40 held-out rows, three epochs
+    np.testing.assert_allclose(blocks.validation_scores_, whole.validation_scores_, rtol=1e-5)

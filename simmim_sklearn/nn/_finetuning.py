@@ -7,22 +7,23 @@ from torch import nn
 
 from ._training import fit_epochs
 
+# Held-out rows scored per forward pass in validation: bounds its memory on large sets.
+VALIDATION_BATCH_ROWS = 4096
+
 
 class TaskNetwork(nn.Module):
     """A SimMIM network's representation (``SimMIMTransformer.transform``'s columns) read by
     a head: layer normalisation, then a linear map to the task's outputs (class scores or
     standardised targets).
 
-    The masked model's decoder and its self-supervised heads stay in ``backbone`` untouched:
-    they have no gradient when fine-tuning, so they are not trained.
+    The masked model's decoder stays in ``backbone`` untouched: it has no gradient when
+    fine-tuning, so it is not trained.
     """
 
     def __init__(self, backbone, n_outputs):
         super().__init__()
         self.backbone = backbone
-        width = backbone.n_components
-        if backbone.over_tokens:
-            width += backbone.encoder.n_block_features
+        width = backbone.n_features_out
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, n_outputs))
 
     def forward(self, x):
@@ -60,16 +61,12 @@ def _layer_of(name, depth):
     return depth + 1
 
 
-def task_loss_terms(network, batch, n_features, classification):
-    """Weighted loss sum and weight sum of a fine-tuning ``batch`` (rows, targets, weights):
-    cross-entropy of the class index for classification; otherwise the squared error of each
-    standardised target, NaN targets weighing 0."""
-    # A batch holds each row, then its targets, then its weight: one tensor that TensorRows
-    # shuffles as it does plain rows.
-    x = batch[:, :n_features]
-    targets = batch[:, n_features:-1]
-    weight = batch[:, -1]
-    output = network(x)
+def task_loss_terms(network, batch, classification):
+    """Weighted loss sum and weight sum of a fine-tuning ``batch`` (a ``TaskBatch`` of rows,
+    targets and weights): cross-entropy of the class index for classification; otherwise the
+    squared error of each standardised target, NaN targets weighing 0."""
+    targets, weight = batch.targets, batch.weight
+    output = network(batch.x)
     if classification:
         error = F.cross_entropy(output.float(), targets[:, 0].long(), reduction="none")
         return (error * weight).sum(), weight.sum()
@@ -79,21 +76,25 @@ def task_loss_terms(network, batch, n_features, classification):
     return (error * weight).sum(), weight.sum()
 
 
-def finetune(network, rows, n_features, classification, layer_decay, config, generator, device,
+def finetune(network, rows, classification, layer_decay, config, generator, device,
              val_rows=None, optimizer_state=None, on_epoch=None):
-    """Train the ``TaskNetwork`` in place on ``rows`` (a ``TensorRows`` of rows, targets and
-    weights) by ``task_loss_terms``; the validation score is the negative loss of ``val_rows``
-    (``fit_epochs`` says when it stops and what it returns)."""
+    """Train the ``TaskNetwork`` in place on ``rows`` (a ``TaskRows`` of rows, targets and
+    weights) by ``task_loss_terms``; the validation score is the negative loss of ``val_rows``,
+    read in blocks of ``VALIDATION_BATCH_ROWS`` (``fit_epochs`` says when it stops and what
+    it returns)."""
 
     def batch_loss(batch):
-        return task_loss_terms(network, batch, n_features, classification)
+        return task_loss_terms(network, batch, classification)
 
     validation_score = None
     if val_rows is not None:
         @torch.no_grad()
         def validation_score():
-            error_sum, weight_sum = task_loss_terms(network, val_rows.X, n_features,
-                                                    classification)
+            error_sum = weight_sum = 0.0
+            for batch in val_rows.batches(VALIDATION_BATCH_ROWS):
+                batch_error, batch_weight = task_loss_terms(network, batch, classification)
+                # Summed on the device: no host synchronisation per block.
+                error_sum, weight_sum = error_sum + batch_error, weight_sum + batch_weight
             return -float(error_sum) / max(float(weight_sum), 1e-12)
 
     return fit_epochs(

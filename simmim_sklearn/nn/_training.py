@@ -222,7 +222,88 @@ def fit_epochs(network, parameters, config, epoch_batches, n_batches, batch_loss
         When the loss becomes non-finite; ``network`` is then left half-trained, so callers
         train a copy.
     """
-    groups = _parameter_groups(parameters, config.learning_rate)
+    steps = _EpochSteps(parameters, config, n_batches, device, optimizer_state, after_step)
+    stopping = _EarlyStopping(config.tol, config.n_iter_no_change,
+                              keep_best_weights=validation_score is not None)
+    loss_curve, validation_scores = [], []
+    progress = tqdm(range(config.n_epochs), disable=not config.verbose, unit="epoch")
+    network.train()
+    for epoch in progress:
+        learning_rate = steps.learning_rate
+        loss_curve.append(steps.run_epoch(epoch_batches(), batch_loss))
+        if not math.isfinite(loss_curve[-1]):
+            raise ValueError(
+                f"The training loss became non-finite at epoch {epoch + 1}; "
+                "lower learning_rate_init or check the input for extreme values."
+            )
+        values = {"loss": loss_curve[-1], "learning_rate": learning_rate}
+        if validation_score is not None:
+            network.eval()
+            validation_scores.append(validation_score())
+            network.train()
+            values["validation_loss"] = -validation_scores[-1]
+        progress.set_postfix({"loss": f"{values['loss']:.4f}", **(
+            {"val_loss": f"{values['validation_loss']:.4f}"}
+            if validation_score is not None else {})})
+        if on_epoch is not None:
+            on_epoch(epoch, values, network)
+        score = validation_scores[-1] if validation_score is not None else -values["loss"]
+        if stopping.should_stop(score, network):
+            break
+    network.eval()
+    stopping.restore_best_weights(network)
+    return TrainingHistory(loss_curve, validation_scores, epoch + 1,
+                           steps.optimizer.state_dict())
+
+
+class _EpochSteps:
+    """The optimisation steps of ``fit_epochs``: AdamW over ``parameters`` (restored from
+    ``optimizer_state`` where given), the learning-rate schedule when ``config.schedule``,
+    gradient clipping, and the ``after_step`` hook."""
+
+    def __init__(self, parameters, config, n_batches, device, optimizer_state, after_step):
+        groups = _parameter_groups(parameters, config.learning_rate)
+        self.optimizer = _adamw(groups, config, device, optimizer_state)
+        self.scheduler = self.total_steps = None
+        if config.schedule:
+            self.total_steps = config.n_epochs * n_batches
+            self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
+                                                               _schedule(self.total_steps))
+        self.trained = [p for group in groups for p in group["params"]]
+        self.autocast = torch.autocast(device.type, dtype=torch.bfloat16,
+                                       enabled=config.precision == "bfloat16")
+        self.after_step = after_step
+        self.step = 0
+
+    @property
+    def learning_rate(self):
+        """The learning rate of the last group: the full rate (the head's when fine-tuning)."""
+        return self.optimizer.param_groups[-1]["lr"]
+
+    def run_epoch(self, batches, batch_loss):
+        """One step on each of ``batches``; the epoch's training loss (weighted mean)."""
+        epoch_loss = epoch_weight = 0.0
+        for batch in batches:
+            with self.autocast:
+                error_sum, weight_sum = batch_loss(batch)
+            loss = error_sum / weight_sum.clamp(min=1.0)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.trained, MAX_GRAD_NORM)
+            self.optimizer.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
+            self.step += 1
+            if self.after_step is not None:
+                self.after_step(self.step, self.total_steps)
+            # Summed on the device and read once per epoch: no host synchronisation per step.
+            epoch_loss += error_sum.detach()
+            epoch_weight += weight_sum.detach()
+        return float(epoch_loss) / max(float(epoch_weight), 1.0)
+
+
+def _adamw(groups, config, device, optimizer_state):
+    """AdamW over the parameter ``groups``, from ``optimizer_state`` where given."""
     # The fused kernel updates every parameter in one call, far cheaper per step than the
     # per-tensor loop; it exists for CPU and CUDA.
     optimizer = torch.optim.AdamW(groups, lr=config.learning_rate,
@@ -233,74 +314,36 @@ def fit_epochs(network, parameters, config, epoch_batches, n_batches, batch_loss
         # The saved state carries the old hyper-parameters; set_params may have changed them.
         for group, fresh in zip(optimizer.param_groups, groups):
             group.update(lr=fresh["lr"], weight_decay=config.weight_decay)
-    scheduler = total_steps = None
-    if config.schedule:
-        total_steps = config.n_epochs * n_batches
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(total_steps))
-    trained = [p for group in groups for p in group["params"]]
-    step = 0
+    return optimizer
 
-    loss_curve, validation_scores = [], []
-    best, best_state, epochs_no_improvement = -np.inf, None, 0
-    progress = tqdm(range(config.n_epochs), disable=not config.verbose, unit="epoch")
-    network.train()
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16,
-                              enabled=config.precision == "bfloat16")
-    for epoch in progress:
-        epoch_loss = epoch_weight = 0.0
-        # The learning rate of the last group: the full rate (the head's when fine-tuning).
-        learning_rate = optimizer.param_groups[-1]["lr"]
-        for batch in epoch_batches():
-            with autocast:
-                error_sum, weight_sum = batch_loss(batch)
-            loss = error_sum / weight_sum.clamp(min=1.0)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trained, MAX_GRAD_NORM)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            step += 1
-            if after_step is not None:
-                after_step(step, total_steps)
-            # Summed on the device and read once per epoch: no host synchronisation per step.
-            epoch_loss += error_sum.detach()
-            epoch_weight += weight_sum.detach()
-        loss_curve.append(float(epoch_loss) / max(float(epoch_weight), 1.0))
-        if not math.isfinite(loss_curve[-1]):
-            raise ValueError(
-                f"The training loss became non-finite at epoch {epoch + 1}; "
-                "lower learning_rate_init or check the input for extreme values."
-            )
-        values = {"loss": loss_curve[-1], "learning_rate": learning_rate}
 
-        if validation_score is not None:
-            network.eval()
-            validation_scores.append(validation_score())
-            network.train()
-            current = validation_scores[-1]
-            values["validation_loss"] = -current
+class _EarlyStopping:
+    """``fit_epochs``' stopping rule: the best score (higher is better), the epochs since it
+    last improved by ``tol``, and a copy of the weights that reached it where
+    ``keep_best_weights``."""
+
+    def __init__(self, tol, n_iter_no_change, keep_best_weights):
+        self.tol, self.n_iter_no_change = tol, n_iter_no_change
+        self.keep_best_weights = keep_best_weights
+        self.best, self.best_state, self.epochs_no_improvement = -np.inf, None, 0
+
+    def should_stop(self, score, network):
+        """Record an epoch's ``score``; whether it leaves ``n_iter_no_change`` epochs without
+        an improvement of at least ``tol``."""
+        if score > self.best + self.tol:
+            self.epochs_no_improvement = 0
         else:
-            current = -loss_curve[-1]
-        progress.set_postfix({"loss": f"{values['loss']:.4f}", **(
-            {"val_loss": f"{-current:.4f}"} if validation_score is not None else {})})
-        if on_epoch is not None:
-            on_epoch(epoch, values, network)
+            self.epochs_no_improvement += 1
+        if score > self.best:
+            self.best = score
+            if self.keep_best_weights:
+                self.best_state = copy.deepcopy(network.state_dict())
+        return self.epochs_no_improvement >= self.n_iter_no_change
 
-        if current > best + config.tol:
-            epochs_no_improvement = 0
-        else:
-            epochs_no_improvement += 1
-        if current > best:
-            best = current
-            if validation_score is not None:
-                best_state = copy.deepcopy(network.state_dict())
-        if epochs_no_improvement >= config.n_iter_no_change:
-            break
-    network.eval()
-    if best_state is not None:
-        network.load_state_dict(best_state)
-    return TrainingHistory(loss_curve, validation_scores, epoch + 1, optimizer.state_dict())
+    def restore_best_weights(self, network):
+        """Load the best weights kept, if any, into ``network``."""
+        if self.best_state is not None:
+            network.load_state_dict(self.best_state)
 
 
 def _parameter_groups(parameters, learning_rate):
