@@ -10,7 +10,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._transformer import SimMIMTransformer
+from .._transformer import SimMIMTransformer
 from ._windows import (
     WindowNormalizer,
     check_input_shape,
