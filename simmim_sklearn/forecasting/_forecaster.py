@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from .._transformer import SimMIMTransformer
-from ._windows import (
+from ._level import (
     WindowNormalizer,
     check_input_shape,
     check_levels,
