@@ -65,7 +65,7 @@ from simmim_sklearn import (
     SimMIMTransformer,
     make_windows,
 )
-from simmim_sklearn._forecaster import DEFAULT_ALPHAS
+from simmim_sklearn.forecasting._forecaster import DEFAULT_ALPHAS
 
 SEEDS = (0, 1, 2)
 # The gappy backtests fit two SimMIM models in each of 16 cases: one seed keeps them short.

@@ -1,11 +1,10 @@
 """Self-supervised masked-modeling (SimMIM) features for scikit-learn."""
 
 from ._classifier import SimMIMClassifier
-from ._forecaster import SimMIMForecaster
 from ._imputer import SimMIMImputer
 from ._regressor import SimMIMRegressor
 from ._transformer import SimMIMTransformer
-from ._windows import LevelRegressor, WindowNormalizer, make_windows
+from .forecasting import LevelRegressor, SimMIMForecaster, WindowNormalizer, make_windows
 
 __all__ = [
     "LevelRegressor",

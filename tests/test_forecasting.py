@@ -6,6 +6,7 @@ import pytest
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import TimeSeriesSplit, cross_val_score
 from sklearn.pipeline import make_pipeline
+from sklearn.utils.validation import check_is_fitted
 
 from simmim_sklearn import LevelRegressor, SimMIMForecaster, SimMIMTransformer, make_windows
 
@@ -78,6 +79,19 @@ def test_forecaster_with_zero_feature_weight_is_ridge_on_the_lags():
     ridge = Ridge(alpha=model.alpha_).fit(scaled, Y - X[:, -1:])
     np.testing.assert_allclose(model.predict(X), ridge.predict(scaled) + X[:, -1:], atol=1e-6)
 
+
+def test_forecaster_predicts_through_the_level_regressor_it_composes():
+    y = seasonal_series(200).to_numpy()
+    X, Y = make_windows(y, window_length=WINDOW, horizon=2)
+    gappy = X.copy()
+    gappy[::4, 3] = np.nan
+    model = forecaster(method="mean").fit(gappy[:150], Y[:150])
+    level_regressor = model.level_regressor_
+    assert isinstance(level_regressor, LevelRegressor)
+    check_is_fitted(level_regressor)
+    assert level_regressor.normalizer_ is model.normalizer_
+    assert model.normalizer_.method == "mean"
+    np.testing.assert_array_equal(model.predict(gappy[150:]), level_regressor.predict(gappy[150:]))
 
 def test_forecaster_fills_missing_lags_from_the_window_and_keeps_the_level():
     y = seasonal_series(200).to_numpy()

@@ -5,19 +5,14 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import TimeSeriesSplit
+from sklearn.model_selection import TimeSeriesSplit, check_cv
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._transformer import SimMIMTransformer
-from ._windows import (
-    WindowNormalizer,
-    check_input_shape,
-    check_levels,
-    levelless_rows,
-    target_offsets,
-)
+from .._transformer import SimMIMTransformer
+from ._level import LevelRegressor, check_input_shape, levelless_rows
 
 __all__ = ["SimMIMForecaster"]
 
@@ -26,19 +21,136 @@ __all__ = ["SimMIMForecaster"]
 DEFAULT_ALPHAS = np.logspace(-3, 6, 19)
 
 
+class _LagsAndFeaturesRegressor(RegressorMixin, BaseEstimator):
+    """Regress level-free targets on the windows' lags and SimMIM features.
+
+    :class:`SimMIMForecaster` wraps it in a :class:`LevelRegressor`, which gives it the
+    windows and targets relative to each window's level and adds the levels back to its
+    predictions.
+
+    Parameters
+    ----------
+    transformer : SimMIMTransformer
+        The transformer giving the features, cloned into ``transformer_``.
+
+    regressor : estimator object
+        The regressor fitted on the weighted lags and features, cloned into ``regressor_``.
+
+    feature_weight : float, default=0.1
+        Square root of the SimMIM features' total variance relative to the lags'; see
+        :class:`SimMIMForecaster`.
+
+    Attributes
+    ----------
+    transformer_ : SimMIMTransformer
+        The transformer fitted on the windows.
+
+    lag_scaler_ : StandardScaler
+        Standardises the lags (missing ones filled) before the regression.
+
+    feature_scaler_ : StandardScaler
+        Standardises the SimMIM features before they are scaled as a group.
+
+    regressor_ : estimator object
+        The fitted clone of `regressor`.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    """
+
+    _parameter_constraints: dict = {
+        "transformer": [HasMethods(["fit", "transform", "inverse_transform"])],
+        "regressor": [HasMethods(["fit", "predict"])],
+        "feature_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, transformer, regressor, feature_weight=0.1):
+        self.transformer = transformer
+        self.regressor = regressor
+        self.feature_weight = feature_weight
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit the transformer on the windows, then the regressor on lags and features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Level-free flat windows, in time order; NaN marks missing values.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Level-free targets of each window; finite.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+                             multi_output=True, y_numeric=True)
+        self.transformer_ = clone(self.transformer).fit(X)
+        lags, features = self._lags_and_features(X)
+        self.lag_scaler_ = StandardScaler().fit(lags)
+        self.feature_scaler_ = StandardScaler().fit(features)
+        self.regressor_ = clone(self.regressor).fit(self._design(lags, features), y)
+        return self
+
+    def _lags_and_features(self, X):
+        """The windows with their missing values filled by the transformer's reconstruction,
+        and the transformer's features."""
+        features = self.transformer_.transform(X)
+        missing = np.isnan(X)
+        if not missing.any():
+            return X, features
+        lags = X.copy()
+        lags[missing] = self.transformer_.inverse_transform(features)[missing]
+        return lags, features
+
+    def _design(self, lags, features):
+        """Standardised lags beside the standardised features scaled as one group."""
+        group_scale = self.feature_weight * np.sqrt(lags.shape[1] / features.shape[1])
+        return np.hstack([self.lag_scaler_.transform(lags),
+                          group_scale * self.feature_scaler_.transform(features)])
+
+    def predict(self, X):
+        """Predict the level-free targets of each window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Level-free flat windows; NaN marks missing values.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The regressor's predictions, shaped like the targets given to `fit`.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+                          reset=False)
+        return self.regressor_.predict(self._design(*self._lags_and_features(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.multi_output = get_tags(self.regressor).target_tags.multi_output
+        return tags
+
+
 class SimMIMForecaster(RegressorMixin, BaseEstimator):
     """Forecast from windows with ridge regression on their lags and SimMIM features.
 
     Each row is a flat window and its targets are the steps that follow it, as
-    :func:`make_windows` cuts them. Every window and its targets are first taken relative to
-    the window's level (:class:`WindowNormalizer`). A :class:`SimMIMTransformer` is fitted
-    on the level-free windows; a ridge regression then maps the standardised lags (the
-    window's own values, with missing values filled by the transformer's reconstruction)
-    and the standardised SimMIM features to the targets, its penalty chosen by time-series
-    cross-validation. The SimMIM features enter as a group whose total variance is
-    ``feature_weight ** 2`` times that of the lags: a ridge penalty then trusts the lags first
-    and the many features only as far as the data bear them out, so a few dozen windows do
-    not overfit hundreds of features, and more windows let the features count for more.
+    :func:`make_windows` cuts them. A :class:`LevelRegressor` takes every window and its
+    targets relative to the window's level (:class:`WindowNormalizer`) and adds the levels
+    back to the forecasts. A :class:`SimMIMTransformer` is fitted on the level-free windows;
+    a ridge regression then maps the standardised lags (the window's own values, with
+    missing values filled by the transformer's reconstruction) and the standardised SimMIM
+    features to the level-free targets, its penalty chosen by time-series cross-validation.
+    The SimMIM features enter as a group whose total variance is ``feature_weight ** 2``
+    times that of the lags: a ridge penalty then trusts the lags first and the many features
+    only as far as the data bear them out, so a few dozen windows do not overfit hundreds of
+    features, and more windows let the features count for more.
 
     Parameters
     ----------
@@ -85,6 +197,10 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
+    level_regressor_ : LevelRegressor
+        The fitted level handling that :meth:`predict` delegates to; its ``regressor_``
+        holds the transformer, the scalers and the ridge regression below.
+
     transformer_ : SimMIMTransformer
         The transformer fitted on the level-free windows.
 
@@ -95,7 +211,7 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
         The penalty chosen by cross-validation.
 
     normalizer_ : WindowNormalizer
-        The fitted transformer computing each window's level.
+        The fitted transformer computing each window's level; that of ``level_regressor_``.
 
     lag_scaler_ : StandardScaler
         Standardises the level-free lags (missing ones filled) before the regression.
@@ -178,51 +294,39 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
                              multi_output=True, y_numeric=True)
         n_channels = check_input_shape(self.input_shape, X.shape[1])
-        # A window whose series has no observed value has no level to forecast from.
-        kept = ~levelless_rows(X, n_channels, self.exog_channels)
-        X, y = X[kept], y[kept]
-        cv = TimeSeriesSplit(self.cv) if isinstance(self.cv, Integral) else self.cv
-        if isinstance(self.cv, Integral) and X.shape[0] <= self.cv:
-            raise ValueError(
-                f"cv={self.cv} time-series splits need more than {self.cv} windows with an "
-                f"observed value of the series; got {X.shape[0]} of n_samples={len(kept)}. "
-                "Give more windows or a smaller cv."
-            )
-        input_shape = (n_channels, X.shape[1] // n_channels)
-        normalizer = WindowNormalizer(self.method, self.input_shape).fit(X)
-        level_free = normalizer.transform(X)
-        y_2d = y.reshape(len(y), -1)
-        y_2d = y_2d - target_offsets(normalizer.offsets(X), y_2d.shape[1], self.exog_channels)
-        transformer = clone(self.transformer) if self.transformer is not None else (
-            SimMIMTransformer(input_shape=input_shape, random_state=self.random_state))
-        transformer.fit(level_free)
-        lags, features = self._lags_and_features(transformer, level_free)
-        self.lag_scaler_ = StandardScaler().fit(lags)
-        self.feature_scaler_ = StandardScaler().fit(features)
+        if isinstance(self.cv, Integral):
+            # Checked before LevelRegressor leaves out the windows without a level, so that
+            # the message can say how many of n_samples are left.
+            n_observed = np.count_nonzero(~levelless_rows(X, n_channels, self.exog_channels))
+            if n_observed <= self.cv:
+                raise ValueError(
+                    f"cv={self.cv} time-series splits need more than {self.cv} windows with "
+                    f"an observed value of the series; got {n_observed} of "
+                    f"n_samples={X.shape[0]}. Give more windows or a smaller cv."
+                )
+        transformer = self.transformer if self.transformer is not None else (
+            SimMIMTransformer(input_shape=(n_channels, X.shape[1] // n_channels),
+                              random_state=self.random_state))
         alphas = DEFAULT_ALPHAS if self.alphas is None else self.alphas
-        regressor = RidgeCV(alphas=alphas, cv=cv, scoring="neg_mean_absolute_error")
-        self.normalizer_, self.transformer_ = normalizer, transformer
-        self.regressor_ = regressor.fit(self._design(lags, features), y_2d.reshape(y.shape))
+        cv = self.cv
+        if isinstance(cv, Integral):
+            cv = TimeSeriesSplit(cv)
+        elif cv is not None:  # None stays RidgeCV's efficient leave-one-out
+            # An iterable of splits becomes a list, which LevelRegressor's clone can copy.
+            cv = check_cv(cv)
+        ridge = RidgeCV(alphas=alphas, cv=cv, scoring="neg_mean_absolute_error")
+        self.level_regressor_ = LevelRegressor(
+            _LagsAndFeaturesRegressor(transformer, ridge, feature_weight=self.feature_weight),
+            method=self.method, input_shape=self.input_shape, exog_channels=self.exog_channels,
+        ).fit(X, y)
+        fitted = self.level_regressor_.regressor_
+        self.normalizer_ = self.level_regressor_.normalizer_
+        self.transformer_ = fitted.transformer_
+        self.lag_scaler_ = fitted.lag_scaler_
+        self.feature_scaler_ = fitted.feature_scaler_
+        self.regressor_ = fitted.regressor_
         self.alpha_ = float(self.regressor_.alpha_)
         return self
-
-    @staticmethod
-    def _lags_and_features(transformer, level_free):
-        """The windows with their missing values filled by the transformer's reconstruction,
-        and the transformer's features."""
-        features = transformer.transform(level_free)
-        missing = np.isnan(level_free)
-        if not missing.any():
-            return level_free, features
-        lags = level_free.copy()
-        lags[missing] = transformer.inverse_transform(features)[missing]
-        return lags, features
-
-    def _design(self, lags, features):
-        """Standardised lags beside the standardised features scaled as one group."""
-        group_scale = self.feature_weight * np.sqrt(lags.shape[1] / features.shape[1])
-        return np.hstack([self.lag_scaler_.transform(lags),
-                          group_scale * self.feature_scaler_.transform(features)])
 
     def predict(self, X):
         """Forecast the targets of each window.
@@ -241,14 +345,7 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
                           reset=False)
-        check_levels(X, self.normalizer_.n_channels_, self.exog_channels)
-        level_free = self.normalizer_.transform(X)
-        pred = self.regressor_.predict(
-            self._design(*self._lags_and_features(self.transformer_, level_free)))
-        pred_2d = pred.reshape(len(pred), -1)
-        offsets = target_offsets(self.normalizer_.offsets(X), pred_2d.shape[1],
-                                 self.exog_channels)
-        return (pred_2d + offsets).reshape(pred.shape)
+        return self.level_regressor_.predict(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
