@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn import config_context
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
@@ -363,7 +364,9 @@ def _scaling(X, channels):
         if channels is not None:
             block = block.reshape(len(block), channels, -1).transpose(0, 2, 1)
             block = block.reshape(-1, channels)
-        scaler.partial_fit(block)
+        # row_blocks has validated the rows: the scaler need not scan them again.
+        with config_context(assume_finite=True):
+            scaler.partial_fit(block)
     if channels is None:
         return scaler.mean_, scaler.scale_
     repeats = X.shape[1] // channels
@@ -384,5 +387,6 @@ def _principal_components(X_std, n_components, seed):
     """PCA of the standardised rows that starts the linear maps."""
     X_std = np.nan_to_num(X_std, nan=0.0, copy=False)
     n_components = min(n_components, *X_std.shape)
-    pca = PCA(n_components=n_components, random_state=seed).fit(X_std)
+    with config_context(assume_finite=True):  # standardised from validated rows
+        pca = PCA(n_components=n_components, random_state=seed).fit(X_std)
     return pca.components_, pca.mean_, pca.explained_variance_, pca.noise_variance_

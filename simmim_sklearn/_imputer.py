@@ -96,8 +96,8 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         Minimum improvement of the loss (or validation score) that resets the count.
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
-        ``"mps"``. Where the device is not available after unpickling, ``transform`` runs
-        on the CPU.
+        ``"mps"``. ``transform`` computes where the fitted model is: on this device, or on
+        the CPU after unpickling.
     precision : {"float32", "bfloat16"}, default="float32"
         Arithmetic of the training steps: ``"bfloat16"`` runs them in mixed precision
         (``torch.autocast``); weights and imputed values stay in float32 or float64.
@@ -156,6 +156,18 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         Number of encoder blocks (``depth`` with ``"auto"`` resolved).
     n_components_ : int
         Width of the representation (``n_components`` with ``"auto"`` resolved).
+    mask_span_ : int
+        Length, in tokens, of the runs that training hides (``mask_ratio``'s spans).
+    batch_size_ : int
+        Rows per optimisation step (``batch_size`` with ``"auto"`` resolved).
+    max_iter_ : int
+        Epochs planned by the last ``fit`` (``max_iter`` with ``"auto"`` resolved; 1 for
+        ``partial_fit``); early stopping may end training sooner (``n_iter_``).
+    consistency_weight_ : float
+        Weight of the consistency term (``consistency_weight`` with ``"auto"`` resolved).
+    device_ : str
+        Device the model was trained on (``device`` with ``"auto"`` resolved);
+        ``transform`` computes where the model is (on the CPU after unpickling).
     empty_features_ : ndarray of bool of shape (`n_features_in_`,)
         Features without any observed value at ``fit``.
     indicator_ : MissingIndicator or None

@@ -131,8 +131,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     weight_decay : float, default=0.05
         AdamW's decoupled weight decay.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows and stop when their masked
-        reconstruction score stops improving; the best weights are kept. ``partial_fit``
+        Hold out ``validation_fraction`` of the rows and stop when their ``score`` (the
+        masked training objective) stops improving; the best weights are kept. ``partial_fit``
         holds no rows out.
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping`` is set.
@@ -143,8 +143,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Minimum improvement of the loss (or validation score) that resets the count.
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
-        ``"mps"``. Where the device is not available after unpickling, ``transform``,
-        ``inverse_transform`` and ``score`` run on the CPU.
+        ``"mps"``. ``transform``, ``inverse_transform`` and ``score`` compute where the
+        fitted model is: on this device, or on the CPU after unpickling.
     precision : {"float32", "bfloat16"}, default="float32"
         Arithmetic of the training steps: ``"bfloat16"`` runs them in mixed precision
         (``torch.autocast``), faster on GPUs with bfloat16 units; weights, ``transform``
@@ -199,6 +199,22 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     average_shifts_ : bool
         Whether ``transform`` averages over shifts (``average_shifts`` with ``"auto"``
         resolved).
+    mask_span_ : int
+        Length, in tokens, of the runs that training hides (``mask_ratio``'s spans).
+    batch_size_ : int
+        Rows per optimisation step (``batch_size`` with ``"auto"`` resolved).
+    max_iter_ : int
+        Epochs planned by the last ``fit`` (``max_iter`` with ``"auto"`` resolved; 1 for
+        ``partial_fit``); early stopping may end training sooner (``n_iter_``).
+    consistency_weight_ : float
+        Weight of the consistency term (``consistency_weight`` with ``"auto"`` resolved).
+    latent_weight_ : float
+        Weight of the latent term (``latent_weight`` with ``"auto"`` resolved).
+    view_weight_ : float
+        Weight of the view term.
+    device_ : str
+        Device the model was trained on (``device`` with ``"auto"`` resolved);
+        ``transform`` computes where the model is (on the CPU after unpickling).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -312,11 +328,12 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         return self._map_rows("decode", Z[:, :self.n_components_], self.n_features_in_)
 
     def reconstruct(self, X, mask_ratio=None, random_state=None):
-        """Hide random tokens of ``X`` and return the model's reconstruction.
+        """Hide random tokens of ``X``, as training does, and return the model's
+        reconstruction.
 
-        Tokens are hidden one by one on every layout (training hides spans on windows).
-        Meant for inspecting a few rows (e.g. plotting masked inputs beside their
-        reconstructions); all rows are processed in one block.
+        Tokens are hidden in runs of ``mask_span_`` tokens, as in training. Meant for
+        inspecting a few rows (e.g. plotting masked inputs beside their reconstructions);
+        all rows are processed in one block.
 
         Parameters
         ----------

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 import torch
 from joblib import parallel_config
+from sklearn import get_config
 from sklearn.datasets import load_digits
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
+from sklearn.utils import validation as sklearn_validation
 from sklearn.utils.validation import check_is_fitted
 
-from simmim_sklearn import SimMIMTransformer, _base, _data
+from simmim_sklearn import SimMIMClassifier, SimMIMTransformer, _base, _data
 from simmim_sklearn.nn._inference import folded_encoding
 
 TINY = dict(n_components=3, hidden_width=8, depth=1, max_iter=3, random_state=0)
@@ -214,3 +216,25 @@ def test_windows_with_a_conv_encoder_keep_the_general_transform():
     X = np.sin(np.linspace(0, 40, 40 * 32)).reshape(40, 32)
     model = SimMIMTransformer(input_shape=(1, 32), max_iter=1, random_state=0).fit(X)
     assert folded_encoding(model.module_) is None
+
+
+@pytest.mark.parametrize("make_estimator", [
+    lambda: SimMIMTransformer(**TINY),
+    lambda: SimMIMClassifier(hidden_width=8, depth=1, pretrain_iter=1, max_iter=1,
+                             random_state=0),
+])
+def test_rows_held_in_memory_are_validated_once_per_fit(make_estimator, monkeypatch):
+    """Their values are scanned for infinities once, not again by each step of the fit."""
+    X = np.random.RandomState(0).normal(size=(40, 6))
+    y = np.tile([0, 1], 20)
+    scans = []
+    original = sklearn_validation._assert_all_finite
+
+    def counting_scan(array, *args, **kwargs):
+        if getattr(array, "shape", None) == X.shape and not get_config()["assume_finite"]:
+            scans.append(array)
+        return original(array, *args, **kwargs)
+
+    monkeypatch.setattr(sklearn_validation, "_assert_all_finite", counting_scan)
+    make_estimator().fit(X, y)
+    assert len(scans) == 1
