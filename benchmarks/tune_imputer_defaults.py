@@ -45,7 +45,7 @@ class FixedLinearMapImputer(SimMIMImputer):
     """The previous defaults: the linear representation is a fixed map of the zero-filled row,
     as in SimMIMTransformer, instead of the factor model's posterior mean."""
 
-    _conditional_linear = False
+    _purpose = "representation"
 
 
 REFERENCE = "reference: IterativeImputer"
