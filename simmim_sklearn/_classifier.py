@@ -14,13 +14,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ._base import store_parameters
-from ._finetuned import BaseFineTuned, representation
+from ._finetuned import BaseFineTuned, representation, with_plan_attributes
 
 # Label spreading over the pretrained representation: each row's neighbours in its graph.
 PROPAGATION_NEIGHBORS = 7
 UNLABELED = -1
 
 
+@with_plan_attributes
 class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
     """Classifier pretrained by masked modeling (SimMIM), then fine-tuned with unlabeled rows.
 
@@ -139,33 +140,7 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         Encoder used.
     depth_ : int
         Number of encoder blocks.
-    n_components_ : int
-        Width of the pretrained representation that the head reads, before the encoder's
-        block maxima (see :class:`SimMIMTransformer`).
-    mask_span_ : int
-        Length, in tokens, of the runs that pretraining hides.
-    average_shifts_ : bool
-        Whether the representation that labels spread over is averaged over one-position
-        shifts (images; see :class:`SimMIMTransformer`).
-    pretrain_batch_size_ : int
-        Rows per pretraining step.
-    pretrain_max_iter_ : int
-        Pretraining epochs planned (``pretrain_iter`` with ``"auto"`` resolved; 0 without
-        pretraining).
-    pretrain_consistency_weight_ : float
-        Weight of pretraining's consistency term (SimMIMTransformer's ``"auto"`` resolved).
-    pretrain_latent_weight_ : float
-        Weight of pretraining's latent term (SimMIMTransformer's ``"auto"`` resolved).
-    pretrain_view_weight_ : float
-        Weight of pretraining's view term.
-    batch_size_ : int
-        Rows per fine-tuning step (``batch_size`` with ``"auto"`` resolved).
-    max_iter_ : int
-        Fine-tuning epochs planned by the last ``fit`` (``max_iter`` with ``"auto"``
-        resolved; 1 for ``partial_fit``).
-    device_ : str
-        Device the model was trained on (``device`` with ``"auto"`` resolved); ``predict``
-        computes where the model is (on the CPU after unpickling).
+    %(plan_attributes)s
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

@@ -35,6 +35,46 @@ PRETRAINING_PARAMETERS = ("hidden_width", "depth", "encoder", "input_shape", "pa
                           "mask_ratio", "device", "precision", "verbose", "log_dir")
 
 
+# The fitted attributes that publish the plan of SimMIMClassifier and SimMIMRegressor: their
+# docstrings hold "%(plan_attributes)s" where ``with_plan_attributes`` puts this text.
+PLAN_ATTRIBUTES = """\
+n_components_ : int
+        Width of the pretrained representation that the head reads, before the encoder's
+        block maxima (see :class:`SimMIMTransformer`).
+    mask_span_ : int
+        Length, in tokens, of the runs that pretraining hides.
+    average_shifts_ : bool
+        Whether the pretrained representation is averaged over one-position shifts
+        (images; see :class:`SimMIMTransformer`); ``SimMIMClassifier`` spreads its labels
+        over it, while the head reads the unshifted representation.
+    pretrain_batch_size_ : int
+        Rows per pretraining step.
+    pretrain_max_iter_ : int
+        Pretraining epochs planned (``pretrain_iter`` with ``"auto"`` resolved; 0 without
+        pretraining).
+    pretrain_consistency_weight_ : float
+        Weight of pretraining's consistency term (SimMIMTransformer's ``"auto"`` resolved).
+    pretrain_latent_weight_ : float
+        Weight of pretraining's latent term (SimMIMTransformer's ``"auto"`` resolved).
+    pretrain_view_weight_ : float
+        Weight of pretraining's view term.
+    batch_size_ : int
+        Rows per fine-tuning step (``batch_size`` with ``"auto"`` resolved).
+    max_iter_ : int
+        Fine-tuning epochs planned by the last ``fit`` (``max_iter`` with ``"auto"``
+        resolved; 1 for ``partial_fit``).
+    device_ : str
+        Device the model was trained on (``device`` with ``"auto"`` resolved); ``predict``
+        computes where the model is (on the CPU after unpickling).
+"""
+
+
+def with_plan_attributes(cls):
+    """Put ``PLAN_ATTRIBUTES`` in the Attributes section of ``cls``'s docstring."""
+    cls.__doc__ = cls.__doc__.replace("%(plan_attributes)s\n", PLAN_ATTRIBUTES)
+    return cls
+
+
 class BaseFineTuned(TorchModelMixin, BaseEstimator):
     """Masked pretraining of a ``SimMIMTransformer``'s network on every row of ``X``, then
     fine-tuning of that network with a head (``nn._finetuning``) on the labeled rows.

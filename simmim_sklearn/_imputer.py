@@ -157,12 +157,12 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     n_components_ : int
         Width of the representation (``n_components`` with ``"auto"`` resolved).
     mask_span_ : int
-        Length, in tokens, of the runs that training hides (``mask_ratio``'s spans).
+        Always 1: imputation hides single tokens, as gaps come in any shape.
     batch_size_ : int
-        Rows per optimisation step (``batch_size`` with ``"auto"`` resolved).
+        Rows of each optimisation step, ``batch_size`` resolved for the rows trained on.
     max_iter_ : int
-        Epochs planned by the last ``fit`` (``max_iter`` with ``"auto"`` resolved; 1 for
-        ``partial_fit``); early stopping may end training sooner (``n_iter_``).
+        The last ``fit``'s epoch budget, ``max_iter`` resolved (1 for ``partial_fit``);
+        early stopping, on by default, usually ends training sooner (``n_iter_``).
     consistency_weight_ : float
         Weight of the consistency term (``consistency_weight`` with ``"auto"`` resolved).
     device_ : str

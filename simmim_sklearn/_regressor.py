@@ -5,9 +5,10 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils import check_array
 
 from ._base import store_parameters
-from ._finetuned import BaseFineTuned
+from ._finetuned import BaseFineTuned, with_plan_attributes
 
 
+@with_plan_attributes
 class SimMIMRegressor(RegressorMixin, BaseFineTuned):
     """Regressor pretrained by masked modeling (SimMIM), then fine-tuned.
 
@@ -35,14 +36,9 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
         Fraction of each row's tokens hidden at every pretraining step, in spans on
         windows (see :class:`SimMIMTransformer`); in (0, 1).
     pretrain_iter : int or "auto", default="auto"
-        Epochs of masked pretraining (``SimMIMTransformer``'s ``max_iter``, whose
-        ``"auto"`` it follows); 0 fine-tunes the network from its random start, which
-        measures what pretraining is worth. Pretraining takes ``hidden_width``, ``depth``,
-        ``encoder``, ``input_shape``, ``patch_size``, ``mask_ratio``, ``device``,
-        ``precision``, ``verbose`` and ``log_dir`` from this estimator and every other
-        setting (``n_components``, ``batch_size``, ``learning_rate_init``,
-        ``weight_decay``, ``early_stopping``, ...) from :class:`SimMIMTransformer`'s
-        defaults.
+        Epochs of masked pretraining, as in :class:`SimMIMClassifier` (which lists the
+        settings pretraining shares with this estimator); 0 fine-tunes the network from its
+        random start, which measures what pretraining is worth.
     max_iter : int or "auto", default="auto"
         Maximum number of fine-tuning epochs; ``"auto"`` is about 600 optimisation steps,
         between 5 and 300 epochs.
@@ -117,33 +113,7 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
         Encoder used.
     depth_ : int
         Number of encoder blocks.
-    n_components_ : int
-        Width of the pretrained representation that the head reads, before the encoder's
-        block maxima (see :class:`SimMIMTransformer`).
-    mask_span_ : int
-        Length, in tokens, of the runs that pretraining hides.
-    average_shifts_ : bool
-        Whether the representation that labels spread over is averaged over one-position
-        shifts (images; see :class:`SimMIMTransformer`).
-    pretrain_batch_size_ : int
-        Rows per pretraining step.
-    pretrain_max_iter_ : int
-        Pretraining epochs planned (``pretrain_iter`` with ``"auto"`` resolved; 0 without
-        pretraining).
-    pretrain_consistency_weight_ : float
-        Weight of pretraining's consistency term (SimMIMTransformer's ``"auto"`` resolved).
-    pretrain_latent_weight_ : float
-        Weight of pretraining's latent term (SimMIMTransformer's ``"auto"`` resolved).
-    pretrain_view_weight_ : float
-        Weight of pretraining's view term.
-    batch_size_ : int
-        Rows per fine-tuning step (``batch_size`` with ``"auto"`` resolved).
-    max_iter_ : int
-        Fine-tuning epochs planned by the last ``fit`` (``max_iter`` with ``"auto"``
-        resolved; 1 for ``partial_fit``).
-    device_ : str
-        Device the model was trained on (``device`` with ``"auto"`` resolved); ``predict``
-        computes where the model is (on the CPU after unpickling).
+    %(plan_attributes)s
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
