@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks over every public estimator."""
 
+from fast_settings import TINY, TINY_FINETUNED
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from simmim_sklearn import (
@@ -9,13 +10,6 @@ from simmim_sklearn import (
     SimMIMRegressor,
     SimMIMTransformer,
 )
-
-# Tiny models keep the checks fast; the defaults are exercised in the other tests.
-TINY = dict(n_components=3, hidden_width=8, depth=1, max_iter=3, random_state=0)
-# The supervised checks ask for a fit good enough to separate blobs: 30 full-batch fine-tuning
-# epochs at a high learning rate.
-TINY_FINETUNED = dict(hidden_width=8, depth=1, pretrain_iter=2, max_iter=30, batch_size=256,
-                      learning_rate_init=1e-2, random_state=0)
 
 
 # The checks change n_features between calls, which a fixed input_shape forbids by design;
@@ -30,6 +24,7 @@ def expected_failed_checks(estimator):
     return {}
 
 
+# Tiny models keep the checks fast; the defaults are exercised in the other tests.
 @parametrize_with_checks([
     SimMIMTransformer(**TINY),
     SimMIMTransformer(encoder="conv", **TINY),

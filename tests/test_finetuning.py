@@ -5,25 +5,18 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_digits, make_classification, make_regression
+from fast_settings import FINETUNING as TINY
+from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import GridSearchCV
 
 from simmim_sklearn import SimMIMClassifier, SimMIMRegressor
 from simmim_sklearn.nn._finetuning import layerwise_parameter_groups
 
-TINY = dict(hidden_width=16, depth=1, pretrain_iter=2, max_iter=20, random_state=0)
-
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:400], y[:400], X[400:700], y[400:700]
-
-
-@pytest.fixture(scope="module")
-def tabular():
-    X, y = make_classification(n_samples=200, n_features=8, n_informative=5, random_state=0)
-    return X, y
+def digits(labeled_digits):
+    """conftest's labeled digits (X, y, X_test, y_test), under this file's name for them."""
+    return labeled_digits
 
 
 def few_labels(y, per_class, seed=0):

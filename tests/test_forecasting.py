@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from fast_settings import FAST_WINDOW_FEATURES as FAST
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import TimeSeriesSplit, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -11,19 +12,10 @@ from sklearn.utils.validation import check_is_fitted
 from simmim_sklearn import LevelRegressor, SimMIMForecaster, SimMIMTransformer, make_windows
 
 WINDOW = 12
-FAST = dict(n_components=4, hidden_width=16, max_iter=5, random_state=0)
 
 
-def seasonal_series(n=120):
-    t = np.arange(n)
-    return pd.Series(
-        10 + 0.05 * t + np.sin(2 * np.pi * t / 12),
-        index=pd.date_range("2000-01", periods=n, freq="MS"), name="y",
-    )
-
-
-def test_window_features_forecast_a_seasonal_series_with_time_series_split():
-    X, Y = make_windows(seasonal_series().to_numpy(), window_length=WINDOW, horizon=3)
+def test_window_features_forecast_a_seasonal_series_with_time_series_split(seasonal_series):
+    X, Y = make_windows(seasonal_series.iloc[:120].to_numpy(), window_length=WINDOW, horizon=3)
     model = LevelRegressor(
         make_pipeline(SimMIMTransformer(input_shape=(1, WINDOW), **FAST), Ridge(alpha=1e-3))
     )
@@ -31,8 +23,8 @@ def test_window_features_forecast_a_seasonal_series_with_time_series_split():
     assert scores.min() > 0.9
 
 
-def test_pandas_targets_keep_their_time_stamps_through_the_pipeline():
-    y = seasonal_series()
+def test_pandas_targets_keep_their_time_stamps_through_the_pipeline(seasonal_series):
+    y = seasonal_series.iloc[:120]
     X, Y = make_windows(y, window_length=WINDOW, horizon=2)
     model = make_pipeline(SimMIMTransformer(input_shape=(1, WINDOW), **FAST), Ridge())
     predictions = model.fit(X, Y).predict(X)
@@ -40,9 +32,9 @@ def test_pandas_targets_keep_their_time_stamps_through_the_pipeline():
     assert Y.index[0] == y.index[WINDOW]
 
 
-def test_skforecast_recursive_forecaster_with_a_simmim_pipeline():
+def test_skforecast_recursive_forecaster_with_a_simmim_pipeline(seasonal_series):
     recursive = pytest.importorskip("skforecast.recursive")
-    y = seasonal_series()
+    y = seasonal_series.iloc[:120]
     forecaster = recursive.ForecasterRecursive(
         estimator=make_pipeline(SimMIMTransformer(input_shape=(1, WINDOW), **FAST), Ridge()),
         lags=WINDOW,
@@ -59,8 +51,8 @@ def forecaster(**params):
     return SimMIMForecaster(input_shape=(1, WINDOW), transformer=transformer, **params)
 
 
-def test_forecaster_beats_the_last_value_on_a_seasonal_series():
-    y = seasonal_series(240).to_numpy()
+def test_forecaster_beats_the_last_value_on_a_seasonal_series(seasonal_series):
+    y = seasonal_series.to_numpy()
     X, Y = make_windows(y, window_length=WINDOW, horizon=3)
     model = forecaster().fit(X[:180], Y[:180])
     error = np.abs(model.predict(X[180:]) - Y[180:]).mean()
@@ -69,8 +61,8 @@ def test_forecaster_beats_the_last_value_on_a_seasonal_series():
     assert model.alpha_ in model.regressor_.alphas
 
 
-def test_forecaster_with_zero_feature_weight_is_ridge_on_the_lags():
-    y = seasonal_series(200).to_numpy()
+def test_forecaster_with_zero_feature_weight_is_ridge_on_the_lags(seasonal_series):
+    y = seasonal_series.iloc[:200].to_numpy()
     X, Y = make_windows(y, window_length=WINDOW, horizon=2)
     model = forecaster(feature_weight=0.0).fit(X, Y)
     level_free = X - X[:, -1:]
@@ -80,8 +72,8 @@ def test_forecaster_with_zero_feature_weight_is_ridge_on_the_lags():
     np.testing.assert_allclose(model.predict(X), ridge.predict(scaled) + X[:, -1:], atol=1e-6)
 
 
-def test_forecaster_predicts_through_the_level_regressor_it_composes():
-    y = seasonal_series(200).to_numpy()
+def test_forecaster_predicts_through_the_level_regressor_it_composes(seasonal_series):
+    y = seasonal_series.iloc[:200].to_numpy()
     X, Y = make_windows(y, window_length=WINDOW, horizon=2)
     gappy = X.copy()
     gappy[::4, 3] = np.nan
@@ -93,8 +85,9 @@ def test_forecaster_predicts_through_the_level_regressor_it_composes():
     assert model.normalizer_.method == "mean"
     np.testing.assert_array_equal(model.predict(gappy[150:]), level_regressor.predict(gappy[150:]))
 
-def test_forecaster_fills_missing_lags_from_the_window_and_keeps_the_level():
-    y = seasonal_series(200).to_numpy()
+
+def test_forecaster_fills_missing_lags_from_the_window_and_keeps_the_level(seasonal_series):
+    y = seasonal_series.iloc[:200].to_numpy()
     X, Y = make_windows(y, window_length=WINDOW, horizon=2)
     gappy = X.copy()
     gappy[::3, 2] = np.nan
@@ -106,8 +99,8 @@ def test_forecaster_fills_missing_lags_from_the_window_and_keeps_the_level():
     assert np.abs(predictions - Y).mean() < 0.2
 
 
-def test_forecaster_leaves_out_windows_without_an_observed_value():
-    y = seasonal_series(200).to_numpy()
+def test_forecaster_leaves_out_windows_without_an_observed_value(seasonal_series):
+    y = seasonal_series.iloc[:200].to_numpy()
     X, Y = make_windows(y, window_length=WINDOW, horizon=2)
     blank = X.copy()
     blank[[10, 50, 90]] = np.nan  # no level: targets relative to 0 would be outliers
@@ -120,8 +113,8 @@ def test_forecaster_leaves_out_windows_without_an_observed_value():
         model.predict(blank)
 
 
-def test_level_regressor_leaves_out_windows_without_an_observed_value():
-    y = seasonal_series(120).to_numpy()
+def test_level_regressor_leaves_out_windows_without_an_observed_value(seasonal_series):
+    y = seasonal_series.iloc[:120].to_numpy()
     X, Y = make_windows(y, window_length=WINDOW, horizon=2)
     blank = X.copy()
     blank[[5, 40]] = np.nan

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from fast_settings import SMALL
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
@@ -12,23 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from simmim_sklearn import SimMIMImputer
 from simmim_sklearn.nn._network import SimMIMNetwork
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny networks gain nothing from threads, and on a busy machine lose much to them.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-SMALL = dict(n_components=4, hidden_width=16, depth=1, max_iter=20, random_state=0)
-
-
-def low_rank_rows(n_rows=400, n_features=8, rank=2, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n_rows, rank)) @ rng.normal(size=(rank, n_features))
-    return X + 0.05 * rng.normal(size=X.shape)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def hide(X, rate, seed=1):
@@ -39,16 +24,16 @@ def hide(X, rate, seed=1):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fills_missing_and_returns_observed_exactly(dtype):
-    X_missing, hidden = hide(low_rank_rows().astype(dtype), 0.3)
+def test_fills_missing_and_returns_observed_exactly(dtype, low_rank_rows):
+    X_missing, hidden = hide(low_rank_rows.astype(dtype), 0.3)
     X_imputed = SimMIMImputer(**SMALL).fit(X_missing).transform(X_missing)
     assert X_imputed.dtype == dtype
     assert not np.isnan(X_imputed).any()
     np.testing.assert_array_equal(X_imputed[~hidden], X_missing[~hidden])
 
 
-def test_beats_mean_imputation_on_correlated_data():
-    X = low_rank_rows()
+def test_beats_mean_imputation_on_correlated_data(low_rank_rows):
+    X = low_rank_rows
     X_missing, hidden = hide(X, 0.3)
     simmim = SimMIMImputer(**{**SMALL, "max_iter": 60}).fit_transform(X_missing)
     mean = SimpleImputer().fit_transform(X_missing)
@@ -57,14 +42,14 @@ def test_beats_mean_imputation_on_correlated_data():
     assert simmim_error < 0.5 * mean_error
 
 
-def test_transform_is_deterministic():
-    X_missing, _ = hide(low_rank_rows(), 0.3)
+def test_transform_is_deterministic(low_rank_rows):
+    X_missing, _ = hide(low_rank_rows, 0.3)
     imputer = SimMIMImputer(**SMALL).fit(X_missing)
     np.testing.assert_array_equal(imputer.transform(X_missing), imputer.transform(X_missing))
 
 
-def test_missing_values_placeholder_matches_nan():
-    X_missing, hidden = hide(low_rank_rows(), 0.3)
+def test_missing_values_placeholder_matches_nan(low_rank_rows):
+    X_missing, hidden = hide(low_rank_rows, 0.3)
     X_placeholder = np.where(hidden, -1.0, X_missing)
     with_nan = SimMIMImputer(**SMALL).fit_transform(X_missing)
     with_placeholder = SimMIMImputer(missing_values=-1, **SMALL).fit_transform(X_placeholder)
@@ -72,15 +57,15 @@ def test_missing_values_placeholder_matches_nan():
     assert not (with_placeholder[hidden] == -1).any()
 
 
-def test_nan_rejected_when_missing_values_is_a_number():
-    X_missing, _ = hide(low_rank_rows(), 0.3)
+def test_nan_rejected_when_missing_values_is_a_number(low_rank_rows):
+    X_missing, _ = hide(low_rank_rows, 0.3)
     with pytest.raises(ValueError, match="NaN"):
         SimMIMImputer(missing_values=-1, **SMALL).fit(X_missing)
 
 
-def test_add_indicator_appends_features_that_had_missing_values():
-    X_missing, _ = hide(low_rank_rows(), 0.2)
-    X_missing[:, 0] = low_rank_rows()[:, 0]  # feature 0 fully observed: no indicator
+def test_add_indicator_appends_features_that_had_missing_values(low_rank_rows):
+    X_missing, _ = hide(low_rank_rows, 0.2)
+    X_missing[:, 0] = low_rank_rows[:, 0]  # feature 0 fully observed: no indicator
     imputer = SimMIMImputer(add_indicator=True, **SMALL).fit(X_missing)
     X_out = imputer.transform(X_missing)
     assert X_out.shape == (X_missing.shape[0], 8 + 7)
@@ -91,8 +76,8 @@ def test_add_indicator_appends_features_that_had_missing_values():
 
 
 @pytest.mark.parametrize("keep", [False, True])
-def test_empty_features(keep):
-    X_missing, _ = hide(low_rank_rows(), 0.2)
+def test_empty_features(keep, low_rank_rows):
+    X_missing, _ = hide(low_rank_rows, 0.2)
     X_missing[:, 2] = np.nan
     imputer = SimMIMImputer(keep_empty_features=keep, **SMALL)
     if keep:
@@ -114,9 +99,9 @@ def test_empty_features(keep):
         np.testing.assert_array_equal(X_out[:, 2], np.nan_to_num(X_out[:, 2]))
 
 
-def test_set_output_pandas_keeps_names():
+def test_set_output_pandas_keeps_names(low_rank_rows):
     pd = pytest.importorskip("pandas")
-    X_missing, _ = hide(low_rank_rows(), 0.2)
+    X_missing, _ = hide(low_rank_rows, 0.2)
     frame = pd.DataFrame(X_missing, columns=[f"f{i}" for i in range(8)])
     out = SimMIMImputer(add_indicator=True, **SMALL).set_output(transform="pandas")
     out = out.fit_transform(frame)
@@ -126,8 +111,8 @@ def test_set_output_pandas_keeps_names():
     assert not out.isna().any().any()
 
 
-def test_pipeline_with_ridge():
-    X = low_rank_rows()
+def test_pipeline_with_ridge(low_rank_rows):
+    X = low_rank_rows
     y = X @ np.arange(1.0, 9.0)
     X_missing, _ = hide(X, 0.2)
     pipeline = make_pipeline(SimMIMImputer(**SMALL), Ridge()).fit(X_missing[:300], y[:300])
@@ -155,8 +140,8 @@ def test_fills_gaps_in_series_windows():
     assert gap_error < 0.5 * mean_error
 
 
-def test_errors():
-    X_missing, _ = hide(low_rank_rows(), 0.2)
+def test_errors(low_rank_rows):
+    X_missing, _ = hide(low_rank_rows, 0.2)
     with pytest.raises(NotFittedError):
         SimMIMImputer().transform(X_missing)
     imputer = SimMIMImputer(**SMALL).fit(X_missing)

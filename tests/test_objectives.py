@@ -4,6 +4,7 @@ and view terms, and what the reconstruction trains."""
 import numpy as np
 import pytest
 import torch
+from fast_settings import TINY_TWO_BLOCKS as TINY
 
 from simmim_sklearn import SimMIMTransformer
 from simmim_sklearn.nn._masking import random_crop, random_token_mask
@@ -14,8 +15,6 @@ from simmim_sklearn.nn._objectives import (
     teacher_momentum,
 )
 from simmim_sklearn.nn._training import masked_loss_terms
-
-TINY = dict(n_components=3, hidden_width=8, depth=2, max_iter=2, random_state=0)
 
 
 def test_span_masks_hide_runs_of_consecutive_tokens():

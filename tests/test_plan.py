@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from fast_settings import TINY
 
 from simmim_sklearn import SimMIMClassifier, SimMIMImputer, SimMIMTransformer
 from simmim_sklearn._plan import Data, make_plan
-
-TINY = dict(n_components=3, hidden_width=8, depth=1, max_iter=2, random_state=0)
 
 
 def plan_of(n_features, n_rows=200, purpose="representation", **params):

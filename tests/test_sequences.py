@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from fast_settings import TINY_TWO_BLOCKS as TINY
 
 from simmim_sklearn import SimMIMImputer, SimMIMTransformer
 from simmim_sklearn.nn._encoders import ENCODERS
 
-TINY = dict(n_components=3, hidden_width=8, depth=2, max_iter=2, random_state=0)
 LAYOUTS = [((2, 30), 4), ((1, 6, 8), (2, 3))]
 
 

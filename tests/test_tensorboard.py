@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
+from fast_settings import TINY_NETWORK as TINY
 
 from simmim_sklearn import SimMIMClassifier, SimMIMImputer, SimMIMTransformer
 from simmim_sklearn._tensorboard import (
@@ -23,8 +23,6 @@ from tensorboard.backend.event_processing.event_accumulator import (  # noqa: E4
     EventAccumulator,
 )
 
-TINY = dict(hidden_width=8, depth=1, max_iter=3, random_state=0)
-
 
 def read_log(log_dir):
     """Every scalar and image of the log in ``log_dir`` (0: keep all of them)."""
@@ -37,26 +35,8 @@ def steps(log, tag):
     return [event.step for event in log.Scalars(tag)]
 
 
-@pytest.fixture(scope="module")
-def tabular():
-    return np.random.default_rng(0).normal(size=(60, 5))
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits().data[:200]
-
-
-@pytest.fixture(scope="module")
-def windows():
-    rng = np.random.default_rng(0)
-    t = np.arange(32)
-    phases = rng.uniform(0, 2 * np.pi, size=(80, 1))
-    return np.sin(2 * np.pi * t / 8 + phases) + 0.05 * rng.normal(size=(80, 32))
-
-
-def test_tabular_scalars_per_epoch(tmp_path, tabular):
-    model = SimMIMTransformer(log_dir=tmp_path, **TINY).fit(tabular)
+def test_tabular_scalars_per_epoch(tmp_path, gaussian_rows):
+    model = SimMIMTransformer(log_dir=tmp_path, **TINY).fit(gaussian_rows)
     log = read_log(tmp_path)
     assert sorted(log.Tags()["scalars"]) == ["pretrain/learning_rate", "pretrain/loss"]
     expected = list(range(1, model.n_iter_ + 1))
@@ -68,8 +48,8 @@ def test_tabular_scalars_per_epoch(tmp_path, tabular):
     assert log.Tags()["images"] == []
 
 
-def test_validation_loss_with_early_stopping(tmp_path, tabular):
-    model = SimMIMTransformer(log_dir=tmp_path, early_stopping=True, **TINY).fit(tabular)
+def test_validation_loss_with_early_stopping(tmp_path, gaussian_rows):
+    model = SimMIMTransformer(log_dir=tmp_path, early_stopping=True, **TINY).fit(gaussian_rows)
     log = read_log(tmp_path)
     assert steps(log, "pretrain/validation_loss") == list(range(1, model.n_iter_ + 1))
 
@@ -92,23 +72,23 @@ def test_reconstructions_every_tenth_epoch(tmp_path, digits):
     assert [image.step for image in images] == [1, 11]
 
 
-def test_window_reconstructions(tmp_path, windows):
-    SimMIMTransformer(log_dir=tmp_path, input_shape=(1, 32), **TINY).fit(windows)
+def test_window_reconstructions(tmp_path, sine_windows):
+    SimMIMTransformer(log_dir=tmp_path, input_shape=(1, 32), **TINY).fit(sine_windows)
     log = read_log(tmp_path)
     # Figures are stored as images.
     assert [image.step for image in log.Images("pretrain/reconstructions")] == [1]
     assert "pretrain/loss" in log.Tags()["scalars"]
 
 
-def test_partial_fit_continues_the_steps(tmp_path, tabular):
+def test_partial_fit_continues_the_steps(tmp_path, gaussian_rows):
     model = SimMIMTransformer(log_dir=tmp_path, **TINY)
-    model.partial_fit(tabular[:30])
-    model.partial_fit(tabular[30:])
+    model.partial_fit(gaussian_rows[:30])
+    model.partial_fit(gaussian_rows[30:])
     assert steps(read_log(tmp_path), "pretrain/loss") == [1, 2]
 
 
-def test_imputer_logs(tmp_path, tabular):
-    X = tabular.copy()
+def test_imputer_logs(tmp_path, gaussian_rows):
+    X = gaussian_rows.copy()
     X[::4, 1] = np.nan
     model = SimMIMImputer(log_dir=tmp_path, **TINY).fit(X)
     log = read_log(tmp_path)
@@ -118,37 +98,37 @@ def test_imputer_logs(tmp_path, tabular):
     assert steps(log, "pretrain/validation_loss") == expected
 
 
-def test_classifier_logs_both_phases(tmp_path, tabular):
-    y = (tabular[:, 0] > 0).astype(int)
+def test_classifier_logs_both_phases(tmp_path, gaussian_rows):
+    y = (gaussian_rows[:, 0] > 0).astype(int)
     params = {**TINY, "pretrain_iter": 2}
-    model = SimMIMClassifier(log_dir=tmp_path, **params).fit(tabular, y)
+    model = SimMIMClassifier(log_dir=tmp_path, **params).fit(gaussian_rows, y)
     log = read_log(tmp_path)
     assert steps(log, "pretrain/loss") == [1, 2]
     assert steps(log, "finetune/loss") == list(range(1, model.n_iter_ + 1))
 
 
-def test_off_by_default(tmp_path, monkeypatch, tabular):
+def test_off_by_default(tmp_path, monkeypatch, gaussian_rows):
     with tensorboard_log(None, "pretrain") as on_epoch:
         assert on_epoch is None
     # SummaryWriter(None) would write to ./runs: nothing may appear in the working directory.
     monkeypatch.chdir(tmp_path)
     model = SimMIMTransformer(**TINY)
     assert model.log_dir is None
-    model.fit(tabular)
+    model.fit(gaussian_rows)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_tensorboard(tmp_path, monkeypatch, tabular):
+def test_missing_tensorboard(tmp_path, monkeypatch, gaussian_rows):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
     model = SimMIMTransformer(log_dir=tmp_path / "log", **TINY)
     with pytest.raises(ImportError, match=r'pip install "simmim-sklearn\[tensorboard\]"'):
-        model.fit(tabular)
+        model.fit(gaussian_rows)
     assert not (tmp_path / "log").exists()
 
 
-def test_logged_rows(tmp_path, tabular, digits):
-    tabular_model = SimMIMTransformer(**TINY).fit(tabular)
-    assert logged_rows(tabular_model.module_, tabular) is None
+def test_logged_rows(tmp_path, gaussian_rows, digits):
+    tabular_model = SimMIMTransformer(**TINY).fit(gaussian_rows)
+    assert logged_rows(tabular_model.module_, gaussian_rows) is None
     image_model = SimMIMTransformer(input_shape=(1, 8, 8), **TINY).fit(digits)
     # Read from a memmap as out-of-core rows are.
     path = tmp_path / "digits.npy"

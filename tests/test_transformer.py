@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.datasets import load_diabetes, load_digits
+from fast_settings import FAST
+from sklearn.datasets import load_diabetes
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
@@ -23,18 +24,6 @@ from simmim_sklearn.nn._training import (
     consistency_error,
     masked_loss_terms,
 )
-
-FAST = dict(hidden_width=16, depth=1, max_iter=5, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits().data[:300]
-
-
-@pytest.fixture(scope="module")
-def diabetes():
-    return load_diabetes(return_X_y=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -209,14 +209,8 @@ def test_level_regressor_rejects_targets_not_channel_major():
         LevelRegressor(Ridge(), input_shape=(2, 2)).fit(np.ones((4, 4)), np.ones((4, 3)))
 
 
-def _trend_windows():
-    t = np.arange(300.0)
-    y = 0.5 * t + np.sin(2 * np.pi * t / 12)
-    return make_windows(y, window_length=24, horizon=6)
-
-
-def test_level_regressor_forecasts_trend_beyond_training_levels():
-    X, Y = _trend_windows()
+def test_level_regressor_forecasts_trend_beyond_training_levels(trend_windows):
+    X, Y = trend_windows
     cut = int(0.7 * len(X))
 
     def holdout_mse(model):
@@ -230,8 +224,8 @@ def test_level_regressor_forecasts_trend_beyond_training_levels():
     assert plain > 100 * leveled
 
 
-def test_level_regressor_with_time_series_split():
-    X, Y = _trend_windows()
+def test_level_regressor_with_time_series_split(trend_windows):
+    X, Y = trend_windows
     scores = cross_val_score(LevelRegressor(Ridge()), X, Y, cv=TimeSeriesSplit(n_splits=5))
     assert len(scores) == 5
     assert np.all(scores > 0.99)
