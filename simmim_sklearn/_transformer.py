@@ -289,10 +289,11 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, n_components) or \
-                (n_samples, n_components + hidden_width * max(1, depth_))
-            Representation, followed for the ``"conv"`` and ``"transformer"`` encoders by
-            the maxima of every encoder block, in the dtype of ``X`` (float32 or float64).
+        Z : ndarray of shape (n_samples, n_features_out)
+            Representation (``n_components_`` columns), followed for the ``"conv"`` and
+            ``"transformer"`` encoders by the maxima of every encoder block
+            (``hidden_width * max(1, depth_)`` more columns), in the dtype of ``X``
+            (float32 or float64).
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
@@ -328,8 +329,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         return self._map_rows("decode", Z[:, :self.n_components_], self.n_features_in_)
 
     def reconstruct(self, X, mask_ratio=None, random_state=None):
-        """Hide random tokens of ``X``, as training does, and return the model's
-        reconstruction.
+        """Hide random tokens of ``X``, as training does, and reconstruct them.
 
         Tokens are hidden in runs of ``mask_span_`` tokens, as in training. Meant for
         inspecting a few rows (e.g. plotting masked inputs beside their reconstructions);

@@ -170,8 +170,7 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
         feature standardised, then scaled by ``feature_weight * sqrt(n_lags / n_features)``).
         0 forecasts from the lags alone (the transformer still fills their missing
         values); larger values let the features count for more at the same penalty. Raise it
-        where windows are many (thousands) and the series is far from linear. Chosen on the
-        training parts of the bundled series (docs: How the defaults were chosen).
+        where windows are many (thousands) and the series is far from linear.
 
     alphas : array-like of float, default=None
         Ridge penalties to choose from; ``None`` tries 19 values evenly spaced in log from
