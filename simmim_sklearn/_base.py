@@ -16,8 +16,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._data import ChunkedRows, is_out_of_core, row_blocks, training_rows
-from ._plan import Data, make_plan, published
+from ._plan import Data, make_plan, published, threads
 from ._tensorboard import logged_rows, tensorboard_log
+from ._threads import torch_threads
 from .nn._encoders import ENCODERS
 from .nn._inference import inference_function
 from .nn._network import SimMIMNetwork, inference_copy
@@ -89,6 +90,7 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "precision": [StrOptions({"float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -154,16 +156,17 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         fitted = self._plan.network if continuing else None
         plan = make_plan(self.get_params(), Data(n_rows, X.shape[1], incremental, fitted),
                          self._purpose)
-        if continuing:
-            network = copy.deepcopy(self.module_)
-            optimizer_state = self._optimizer_state if incremental else None
-        else:
-            network, self.mean_, self.scale_ = new_network(plan.network, X, rng)
-            optimizer_state = None
-        network.average_shifts = plan.average_shifts
-        first_epoch = self.n_iter_ if continuing and incremental else 0
-        history = train_network(network, X, plan, rng, train_indices, val_indices,
-                                optimizer_state, self.log_dir, first_epoch)
+        with torch_threads(plan.n_threads):
+            if continuing:
+                network = copy.deepcopy(self.module_)
+                optimizer_state = self._optimizer_state if incremental else None
+            else:
+                network, self.mean_, self.scale_ = new_network(plan.network, X, rng)
+                optimizer_state = None
+            network.average_shifts = plan.average_shifts
+            first_epoch = self.n_iter_ if continuing and incremental else 0
+            history = train_network(network, X, plan, rng, train_indices, val_indices,
+                                    optimizer_state, self.log_dir, first_epoch)
         self.module_ = network
         self._plan = plan
         self._rng_ = rng
@@ -219,9 +222,15 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         X = self._scored_rows(X)
         network = self.module_
         device = network.center.device
-        config = self._plan.training
-        return -evaluation_loss(network, ChunkedRows(X, device), config,
-                                INFERENCE_BATCH_SIZE, device)
+        with self._inference_threads(len(X)):
+            return -evaluation_loss(network, ChunkedRows(X, device), self._plan.training,
+                                    INFERENCE_BATCH_SIZE, device)
+
+    def _inference_threads(self, n_rows):
+        """Torch threads for inference on ``n_rows`` rows, in blocks, as the threads rule
+        says for this call (``n_threads``)."""
+        return torch_threads(threads(self.n_threads, self._plan.network,
+                                     min(n_rows, INFERENCE_BATCH_SIZE)))
 
     def _scored_rows(self, X):
         """``X`` as ``score`` reads it: validated, NaN marking the hidden entries."""
@@ -231,9 +240,10 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
     def _map_rows(self, method, X, width):
         """Apply ``module_.<method>`` to ``X`` block by block, computing in ``X``'s dtype
         (through its folded inference form where there is one, see ``nn._inference``)."""
-        network = in_dtype_of(X, self.module_)
-        return map_row_blocks(inference_function(network, method), X, width,
-                              network.center.device)
+        with self._inference_threads(len(X)):
+            network = in_dtype_of(X, self.module_)
+            return map_row_blocks(inference_function(network, method), X, width,
+                                  network.center.device)
 
 
 def new_network(plan, X, rng):

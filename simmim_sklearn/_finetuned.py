@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
+    INFERENCE_BATCH_SIZE,
     BaseSimMIM,
     TorchModelMixin,
     in_dtype_of,
@@ -24,8 +25,9 @@ from ._base import (
     validation_split,
 )
 from ._data import TaskRows
-from ._plan import Data, make_plan, published, resolve_device
+from ._plan import Data, make_plan, published, resolve_device, threads
 from ._tensorboard import tensorboard_log
+from ._threads import torch_threads
 from ._transformer import SimMIMTransformer
 from .nn._finetuning import TaskNetwork, finetune
 
@@ -139,7 +141,8 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
             network = copy.deepcopy(self.module_)
             optimizer_state = self._optimizer_state if incremental else None
         else:
-            backbone = self._pretrained_network(X, rng, pretrain=not incremental)
+            backbone, self._network_plan = self._pretrained_network(X, rng,
+                                                                    pretrain=not incremental)
             n_outputs = len(self.classes_) if self._classification else targets.shape[1]
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(rng.randint(2**31 - 1)))
@@ -153,17 +156,18 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         if val_labeled is not None:
             held_out[labeled_rows[val_labeled]] = True
             val_rows = self._task_rows(X, targets, weights, np.flatnonzero(held_out), device)
-        targets, weights, fine_tuned = self._unlabeled_targets(
-            network, X, targets, weights, labeled & ~held_out, ~labeled, device)
+        with self._inference_threads(len(X)):
+            targets, weights, fine_tuned = self._unlabeled_targets(
+                network, X, targets, weights, labeled & ~held_out, ~labeled, device)
         rows = self._task_rows(X, targets, weights, np.flatnonzero(fine_tuned), device)
-        plan = make_plan(self.get_params(), Data(len(rows), X.shape[1], incremental),
-                         "finetuning")
-        config = plan.training
+        plan = make_plan(self.get_params(), Data(len(rows), X.shape[1], incremental,
+                                                 self._network_plan), "finetuning")
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
         first_epoch = self.n_iter_ if continuing and incremental else 0
-        with tensorboard_log(self.log_dir, "finetune", first_epoch) as on_epoch:
+        with (tensorboard_log(self.log_dir, "finetune", first_epoch) as on_epoch,
+              torch_threads(plan.n_threads)):
             history = finetune(network, rows, self._classification,
-                               self.layer_decay, config, generator, device, val_rows,
+                               self.layer_decay, plan.training, generator, device, val_rows,
                                optimizer_state, on_epoch)
         self.module_ = network
         self._rng_ = rng
@@ -177,7 +181,8 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         """The masked model's network, as ``SimMIMTransformer`` with this estimator's shared
         parameters builds it, trained on every row of ``X`` (``pretrain_iter`` epochs), or
         untrained where ``pretrain_iter=0`` or ``pretrain`` is false; publishes its plan:
-        the layout unprefixed, the training as ``pretrain_*``."""
+        the layout unprefixed, the training as ``pretrain_*``. Returns the network and its
+        plan."""
         params = {**SimMIMTransformer().get_params(),
                   **{name: getattr(self, name) for name in PRETRAINING_PARAMETERS},
                   "max_iter": self.pretrain_iter or "auto"}
@@ -187,13 +192,15 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         network_plan = plan.network
         if not trained:
             network_plan = replace(network_plan, self_supervised=False)
-        network, _, _ = new_network(network_plan, X, pretraining_rng)
-        network.average_shifts = plan.average_shifts
         self.n_pretrain_iter_, self.pretrain_loss_curve_ = 0, []
-        if trained:
-            history = train_network(network, X, plan, pretraining_rng, log_dir=self.log_dir)
-            self.n_pretrain_iter_, self.pretrain_loss_curve_ = (history.n_epochs,
-                                                                history.loss_curve)
+        with torch_threads(plan.n_threads):
+            network, _, _ = new_network(network_plan, X, pretraining_rng)
+            network.average_shifts = plan.average_shifts
+            if trained:
+                history = train_network(network, X, plan, pretraining_rng,
+                                        log_dir=self.log_dir)
+                self.n_pretrain_iter_, self.pretrain_loss_curve_ = (history.n_epochs,
+                                                                    history.loss_curve)
             # Fine-tuning trains the encoder by the task alone.
             network.drop_self_supervised_heads()
         layout_values, training_values = published(plan)
@@ -202,7 +209,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
             setattr(self, f"{name}_", value)
         for name, value in training_values.items():
             setattr(self, f"pretrain_{name}_", value)
-        return network
+        return network, network_plan
 
     def _validate_rows_and_targets(self, X, y, reset):
         if y is None:
@@ -234,9 +241,15 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
-        network = in_dtype_of(X, self.module_)
-        return map_row_blocks(network, X, network.head[-1].out_features,
-                              network.backbone.center.device)
+        with self._inference_threads(len(X)):
+            network = in_dtype_of(X, self.module_)
+            return map_row_blocks(network, X, network.head[-1].out_features,
+                                  network.backbone.center.device)
+
+    def _inference_threads(self, n_rows):
+        """Torch threads for passes of ``n_rows`` rows, in blocks, through the network."""
+        return torch_threads(threads(self.n_threads, self._network_plan,
+                                     min(n_rows, INFERENCE_BATCH_SIZE)))
 
 
 def representation(network, X, device):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ._layout import validated_input_shape, validated_patch_size
+from ._threads import auto_threads, work_per_step
 from .nn._encoders import conv_dilations
 from .nn._patching import token_grid
 from .nn._training import LoopConfig, TrainingConfig
@@ -75,7 +76,8 @@ class Data:
     n_features : features of a row.
     incremental : ``partial_fit``: one epoch at a constant learning rate.
     network : the network plan of the model being continued (``warm_start``, later
-        ``partial_fit`` calls), whose layout and widths stay; None for a new model.
+        ``partial_fit`` calls), whose layout and widths stay; None for a new model. For
+        fine-tuning, the pretrained network's plan (it sizes the threads).
     """
 
     n_rows: int
@@ -112,12 +114,14 @@ class NetworkPlan:
 class Plan:
     """Everything a fit resolved: ``network`` (None when fitting only a head's loop),
     ``training`` (the loop this fit runs: a ``TrainingConfig`` for masked modeling, a
-    ``LoopConfig`` for fine-tuning), the torch ``device`` and ``average_shifts``."""
+    ``LoopConfig`` for fine-tuning), the torch ``device``, ``average_shifts`` and the CPU
+    threads of the fit (``n_threads``)."""
 
     network: NetworkPlan | None
     training: LoopConfig
     device: torch.device
     average_shifts: bool = False
+    n_threads: int = 1
 
 
 def make_plan(params, data, purpose="representation"):
@@ -140,10 +144,23 @@ def make_plan(params, data, purpose="representation"):
     """
     device = resolve_device(params["device"])
     if purpose == "finetuning":
-        return Plan(None, _finetuning_loop(params, data), device)
+        loop = _finetuning_loop(params, data)
+        return Plan(None, loop, device, n_threads=threads(params["n_threads"], data.network,
+                                                           loop.batch_size))
     network = data.network or _network_plan(params, data.n_features, purpose)
     training = _masked_training(params, data, network, purpose)
-    return Plan(network, training, device, _average_shifts(params, network))
+    return Plan(network, training, device, _average_shifts(params, network),
+                threads(params["n_threads"], network, training.batch_size))
+
+
+def threads(n_threads, network, n_rows):
+    """Torch's intra-op threads for passes of ``n_rows`` rows through the ``network``:
+    ``n_threads``, or with "auto" one thread unless the work is large and the cores free
+    (``_threads.auto_threads``)."""
+    if n_threads != "auto":
+        return n_threads
+    return auto_threads(work_per_step(n_rows, math.prod(network.grid), network.hidden_width,
+                                      network.depth))
 
 
 def published(plan):
@@ -158,7 +175,7 @@ def published(plan):
     )
     training = plan.training
     loop = dict(batch_size=training.batch_size, max_iter=training.n_epochs,
-                device=str(plan.device))
+                device=str(plan.device), n_threads=plan.n_threads)
     if isinstance(training, TrainingConfig):
         loop.update(consistency_weight=training.consistency_weight,
                     latent_weight=training.latent_weight, view_weight=training.view_weight)

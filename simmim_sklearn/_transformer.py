@@ -149,6 +149,13 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Arithmetic of the training steps: ``"bfloat16"`` runs them in mixed precision
         (``torch.autocast``), faster on GPUs with bfloat16 units; weights, ``transform``
         and ``inverse_transform`` stay in float32 (or float64 for float64 input).
+    n_threads : int or "auto", default="auto"
+        Torch's CPU threads for this estimator's ``fit``, ``transform`` and ``predict``;
+        torch's global setting is restored after each call. ``"auto"`` uses one thread
+        unless a step's work is large enough to share and the machine's load leaves cores
+        free, within the CPUs this process may use (its affinity and cgroup quota, and the
+        limits of joblib's workers): on busy cores extra threads wait on each other. Set it
+        to use more cores for large windows or images on an idle machine.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, masking, shuffling and the validation split.
     verbose : int, default=0
@@ -272,6 +279,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         tol=1e-4,
         device="auto",
         precision="float32",
+        n_threads="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -371,7 +379,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         seed = int(check_random_state(random_state).randint(2**31 - 1))
         network = self.module_
         device = network.center.device
-        with torch.inference_mode():
+        with torch.inference_mode(), self._inference_threads(len(X)):
             x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
             tokens = network.patcher.to_tokens(network.standardize(x))
             generator = torch.Generator(device=device).manual_seed(seed)

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from ._masking import random_token_mask
 from ._objectives import self_supervised_terms, teacher_momentum, update_teacher
+from ._optimizer import AdamW
 
 # The fixed seed of the evaluation mask, so that validation and ``score`` are deterministic.
 EVALUATION_SEED = 0
@@ -258,17 +259,19 @@ def fit_epochs(network, parameters, config, epoch_batches, n_batches, batch_loss
 
 class _EpochSteps:
     """The optimisation steps of ``fit_epochs``: AdamW over ``parameters`` (restored from
-    ``optimizer_state`` where given), the learning-rate schedule when ``config.schedule``,
-    gradient clipping, and the ``after_step`` hook."""
+    ``optimizer_state`` where given) at the learning rates of the schedule when
+    ``config.schedule``, gradient clipping, and the ``after_step`` hook."""
 
     def __init__(self, parameters, config, n_batches, device, optimizer_state, after_step):
         groups = _parameter_groups(parameters, config.learning_rate)
-        self.optimizer = _adamw(groups, config, device, optimizer_state)
-        self.scheduler = self.total_steps = None
+        # The fused kernel updates every parameter in one call, far cheaper per step than
+        # the per-tensor loop; it exists for CPU and CUDA.
+        self.optimizer = AdamW(groups, config.weight_decay,
+                               fused=device.type in ("cpu", "cuda"), state=optimizer_state)
+        self.schedule = self.total_steps = None
         if config.schedule:
             self.total_steps = config.n_epochs * n_batches
-            self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
-                                                               _schedule(self.total_steps))
+            self.schedule = _schedule(self.total_steps)
         self.trained = [p for group in groups for p in group["params"]]
         self.autocast = torch.autocast(device.type, dtype=torch.bfloat16,
                                        enabled=config.precision == "bfloat16")
@@ -276,9 +279,15 @@ class _EpochSteps:
         self.step = 0
 
     @property
+    def learning_rate_factor(self):
+        """What the schedule multiplies the groups' rates by at the next step."""
+        return 1.0 if self.schedule is None else self.schedule(self.step)
+
+    @property
     def learning_rate(self):
-        """The learning rate of the last group: the full rate (the head's when fine-tuning)."""
-        return self.optimizer.param_groups[-1]["lr"]
+        """The learning rate of the last group at the next step: the full rate (the head's
+        when fine-tuning)."""
+        return self.optimizer.groups[-1]["lr"] * self.learning_rate_factor
 
     def run_epoch(self, batches, batch_loss):
         """One step on each of ``batches``; the epoch's training loss (weighted mean)."""
@@ -287,12 +296,10 @@ class _EpochSteps:
             with self.autocast:
                 error_sum, weight_sum = batch_loss(batch)
             loss = error_sum / weight_sum.clamp(min=1.0)
-            self.optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.trained, MAX_GRAD_NORM)
-            self.optimizer.step()
-            if self.scheduler is not None:
-                self.scheduler.step()
+            self.optimizer.step(self.learning_rate_factor)
             self.step += 1
             if self.after_step is not None:
                 self.after_step(self.step, self.total_steps)
@@ -300,21 +307,6 @@ class _EpochSteps:
             epoch_loss += error_sum.detach()
             epoch_weight += weight_sum.detach()
         return float(epoch_loss) / max(float(epoch_weight), 1.0)
-
-
-def _adamw(groups, config, device, optimizer_state):
-    """AdamW over the parameter ``groups``, from ``optimizer_state`` where given."""
-    # The fused kernel updates every parameter in one call, far cheaper per step than the
-    # per-tensor loop; it exists for CPU and CUDA.
-    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate,
-                                  weight_decay=config.weight_decay,
-                                  fused=device.type in ("cpu", "cuda"))
-    if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
-        # The saved state carries the old hyper-parameters; set_params may have changed them.
-        for group, fresh in zip(optimizer.param_groups, groups):
-            group.update(lr=fresh["lr"], weight_decay=config.weight_decay)
-    return optimizer
 
 
 class _EarlyStopping:
@@ -347,7 +339,7 @@ class _EarlyStopping:
 
 
 def _parameter_groups(parameters, learning_rate):
-    """AdamW's parameter groups: one of all ``parameters`` (tensors), or one per given group
+    """The optimizer's parameter groups: one of all ``parameters`` (tensors), or one per given group
     with its ``lr`` set to ``learning_rate`` times its ``lr_scale``."""
     parameters = list(parameters)
     if not parameters or isinstance(parameters[0], torch.Tensor):
