@@ -15,7 +15,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._data import ChunkedRows, is_out_of_core, row_blocks, training_rows
+from ._data import (
+    ChunkedRows,
+    check_flat_rows,
+    is_out_of_core,
+    row_blocks,
+    training_rows,
+    validate_rows,
+)
 from ._plan import Data, make_plan, published
 from ._tensorboard import logged_rows, tensorboard_log
 from .nn._encoders import ENCODERS
@@ -180,10 +187,11 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         only its shape and feature names, as its values are checked chunk by chunk when read.
         """
         if not is_out_of_core(X):
-            return validate_data(
+            return validate_rows(
                 self, X, reset=reset, dtype=[np.float64, np.float32],
                 ensure_all_finite="allow-nan", ensure_min_samples=1,
             )
+        check_flat_rows(X.shape)
         if len(X.shape) != 2 or X.shape[0] < 1:
             raise ValueError(
                 f"X must be a 2-D array with at least one row; got shape {tuple(X.shape)}."
@@ -225,7 +233,7 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
 
     def _scored_rows(self, X):
         """``X`` as ``score`` reads it: validated, NaN marking the hidden entries."""
-        return validate_data(self, X, reset=False, dtype=[np.float32, np.float64],
+        return validate_rows(self, X, reset=False, dtype=[np.float32, np.float64],
                              ensure_all_finite="allow-nan")
 
     def _map_rows(self, method, X, width):

@@ -7,9 +7,10 @@ from sklearn.base import TransformerMixin
 from sklearn.impute import MissingIndicator
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import BaseSimMIM, store_parameters
+from ._data import validate_rows
 
 
 class SimMIMImputer(TransformerMixin, BaseSimMIM):
@@ -276,7 +277,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     def _validate_with_mask(self, X, reset):
         """Validated ``X`` and its mask of missing entries."""
         nan_marks_missing = is_scalar_nan(self.missing_values)
-        X = validate_data(
+        X = validate_rows(
             self, X, reset=reset, dtype=[np.float64, np.float32],
             ensure_all_finite="allow-nan" if nan_marks_missing else True,
         )
