@@ -186,15 +186,20 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         """``validate_data`` for in-memory ``X``; for out-of-core ``X`` (a memmap, HDF5...)
         only its shape and feature names, as its values are checked chunk by chunk when read.
         """
+        min_rows = min_training_rows(reset)
         if not is_out_of_core(X):
             return validate_rows(
                 self, X, reset=reset, dtype=[np.float64, np.float32],
-                ensure_all_finite="allow-nan", ensure_min_samples=1,
+                ensure_all_finite="allow-nan", ensure_min_samples=min_rows,
             )
         check_flat_rows(X.shape)
-        if len(X.shape) != 2 or X.shape[0] < 1:
+        if len(X.shape) != 2:
+            raise ValueError(f"X must be a 2-D array; got shape {tuple(X.shape)}.")
+        if X.shape[0] < min_rows:
+            # validate_data's own message for in-memory rows.
             raise ValueError(
-                f"X must be a 2-D array with at least one row; got shape {tuple(X.shape)}."
+                f"Found array with {X.shape[0]} sample(s) (shape={tuple(X.shape)}) while a "
+                f"minimum of {min_rows} is required by {type(self).__name__}."
             )
         validate_data(self, X, reset=reset, skip_check_array=True)
         return X
@@ -242,6 +247,13 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         network = in_dtype_of(X, self.module_)
         return map_row_blocks(inference_function(network, method), X, width,
                               network.center.device)
+
+
+def min_training_rows(reset):
+    """The fewest rows a fit may train on: 2 where it starts a model (``reset``), whose
+    standardisation and PCA start need a spread that one row does not have; 1 where it
+    continues one, as IncrementalPCA takes later ``partial_fit`` batches of any size."""
+    return 2 if reset else 1
 
 
 def new_network(plan, X, rng):

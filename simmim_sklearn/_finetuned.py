@@ -17,6 +17,7 @@ from ._base import (
     TorchModelMixin,
     in_dtype_of,
     map_row_blocks,
+    min_training_rows,
     new_network,
     record_history,
     restored_on_error,
@@ -210,7 +211,8 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         X = validate_rows(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          ensure_all_finite="allow-nan", ensure_min_samples=1)
+                          ensure_all_finite="allow-nan",
+                          ensure_min_samples=min_training_rows(reset))
         y = self._check_targets(y)
         if len(y) != len(X):
             raise ValueError(
