@@ -183,9 +183,9 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         record_history(self, history, incremental and continuing)
 
     def _validate_training_rows(self, X, reset):
-        """``validate_data`` for in-memory ``X``; for out-of-core ``X`` (a memmap, HDF5...)
+        """``validate_rows`` for in-memory ``X``; for out-of-core ``X`` (a memmap, HDF5...)
         only its shape and feature names, as its values are checked chunk by chunk when read.
-        """
+        Either must have ``min_training_rows`` rows."""
         min_rows = min_training_rows(reset)
         if not is_out_of_core(X):
             return validate_rows(

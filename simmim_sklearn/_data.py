@@ -72,20 +72,21 @@ def _check_numeric_columns(X, error):
     be read as numbers, if there are any."""
     if not hasattr(X, "columns"):
         return
-    non_numeric = {}
-    for name in X.columns:
-        column = X[name]
+    # pandas' items() keeps columns that share a name apart; polars has no such columns.
+    columns = X.items() if hasattr(X, "items") else ((name, X[name]) for name in X.columns)
+    non_numeric = []
+    for name, column in columns:
         # Numeric dtypes convert; complex ones keep scikit-learn's own message.
         if getattr(column.dtype, "kind", None) in ("b", "i", "u", "f", "c"):
             continue
         try:
             np.asarray(column, dtype=np.float64)
         except (ValueError, TypeError):
-            non_numeric[name] = column.dtype
+            non_numeric.append((name, column.dtype))
     if not non_numeric:
         return
-    names = ", ".join(repr(name) for name in non_numeric)
-    dtypes = ", ".join(str(dtype) for dtype in non_numeric.values())
+    names = ", ".join(repr(name) for name, _ in non_numeric)
+    dtypes = ", ".join(str(dtype) for _, dtype in non_numeric)
     if len(non_numeric) == 1:
         what = f"Column {names} of X is not numeric (dtype {dtypes}); encode it first"
     else:
