@@ -15,7 +15,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._data import ChunkedRows, is_out_of_core, row_blocks, training_rows
+from ._data import (
+    ChunkedRows,
+    check_flat_rows,
+    is_out_of_core,
+    row_blocks,
+    training_rows,
+    validate_rows,
+)
 from ._plan import Data, make_plan, published, threads
 from ._tensorboard import logged_rows, tensorboard_log
 from ._threads import torch_threads
@@ -179,17 +186,23 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         record_history(self, history, incremental and continuing)
 
     def _validate_training_rows(self, X, reset):
-        """``validate_data`` for in-memory ``X``; for out-of-core ``X`` (a memmap, HDF5...)
+        """``validate_rows`` for in-memory ``X``; for out-of-core ``X`` (a memmap, HDF5...)
         only its shape and feature names, as its values are checked chunk by chunk when read.
-        """
+        Either must have ``min_training_rows`` rows."""
+        min_rows = min_training_rows(reset)
         if not is_out_of_core(X):
-            return validate_data(
+            return validate_rows(
                 self, X, reset=reset, dtype=[np.float64, np.float32],
-                ensure_all_finite="allow-nan", ensure_min_samples=1,
+                ensure_all_finite="allow-nan", ensure_min_samples=min_rows,
             )
-        if len(X.shape) != 2 or X.shape[0] < 1:
+        check_flat_rows(X.shape)
+        if len(X.shape) != 2:
+            raise ValueError(f"X must be a 2-D array; got shape {tuple(X.shape)}.")
+        if X.shape[0] < min_rows:
+            # validate_data's own message for in-memory rows.
             raise ValueError(
-                f"X must be a 2-D array with at least one row; got shape {tuple(X.shape)}."
+                f"Found array with {X.shape[0]} sample(s) (shape={tuple(X.shape)}) while a "
+                f"minimum of {min_rows} is required by {type(self).__name__}."
             )
         validate_data(self, X, reset=reset, skip_check_array=True)
         return X
@@ -234,7 +247,7 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
 
     def _scored_rows(self, X):
         """``X`` as ``score`` reads it: validated, NaN marking the hidden entries."""
-        return validate_data(self, X, reset=False, dtype=[np.float32, np.float64],
+        return validate_rows(self, X, reset=False, dtype=[np.float32, np.float64],
                              ensure_all_finite="allow-nan")
 
     def _map_rows(self, method, X, width):
@@ -244,6 +257,13 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
             network = in_dtype_of(X, self.module_)
             return map_row_blocks(inference_function(network, method), X, width,
                                   network.center.device)
+
+
+def min_training_rows(reset):
+    """The fewest rows a fit may train on: 2 where it starts a model (``reset``), whose
+    standardisation and PCA start need a spread that one row does not have; 1 where it
+    continues one, as IncrementalPCA takes later ``partial_fit`` batches of any size."""
+    return 2 if reset else 1
 
 
 def new_network(plan, X, rng):

@@ -1,5 +1,6 @@
-"""Training rows: a whole in-memory array as one tensor, or an out-of-core array (memmap,
-HDF5, zarr, dask) read and validated one chunk at a time so that it is never copied whole."""
+"""Rows: their validation, with errors that say how to pass them, and, for training, a whole
+in-memory array as one tensor, or an out-of-core array (memmap, HDF5, zarr, dask) read and
+validated one chunk at a time so that it is never copied whole."""
 
 import math
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.utils import check_array
+from sklearn.utils.validation import validate_data
 
 # Rows read at once from an out-of-core array (16 MiB of float32 at 64 features): large enough
 # for fast sequential reads, small enough to bound the memory a pass over the data needs.
@@ -25,6 +27,71 @@ def is_out_of_core(X):
     return all(hasattr(X, name) for name in ("shape", "dtype", "__getitem__")) and len(
         X.shape
     ) == 2
+
+
+def validate_rows(estimator, X, y="no_validation", **check_params):
+    """``validate_data`` for the estimators that read flat rows of numbers. Where ``X`` is not
+    that (a 3-D array of windows, a DataFrame with a text column), the error says how to make it
+    so; valid ``X`` is validated exactly as ``validate_data`` does."""
+    try:
+        return validate_data(estimator, X, y, **check_params)
+    except (ValueError, TypeError) as error:
+        # Looked into only once validation has failed: valid rows cost nothing more.
+        shape = _shape(X)
+        if shape is not None:
+            check_flat_rows(shape)
+        _check_numeric_columns(X, error)
+        raise
+
+
+def check_flat_rows(shape):
+    """Raise a ValueError saying how to flatten an array of ``shape`` that has more than 2
+    axes (windows or images, one per sample) into the flat rows every estimator takes."""
+    if len(shape) <= 2:
+        return
+    shape = tuple(shape)
+    row_shape = shape[1:]
+    layout = (f"input_shape={row_shape}" if len(row_shape) <= 3
+              else "input_shape=(C, L) for windows or (C, H, W) for images")
+    raise ValueError(
+        f"X has {len(shape)} dimensions, shape {shape}; SimMIM estimators take flat rows: pass "
+        f"X.reshape({shape[0]}, -1) and {layout}."
+    )
+
+
+def _shape(X):
+    """The shape of ``X``, or None where it has none (a ragged list)."""
+    try:
+        return np.shape(X)
+    except ValueError:
+        return None
+
+
+def _check_numeric_columns(X, error):
+    """Raise a ValueError, from ``error``, naming the columns of a DataFrame ``X`` that cannot
+    be read as numbers, if there are any."""
+    if not hasattr(X, "columns"):
+        return
+    # pandas' items() keeps columns that share a name apart; polars has no such columns.
+    columns = X.items() if hasattr(X, "items") else ((name, X[name]) for name in X.columns)
+    non_numeric = []
+    for name, column in columns:
+        # Numeric dtypes convert; complex ones keep scikit-learn's own message.
+        if getattr(column.dtype, "kind", None) in ("b", "i", "u", "f", "c"):
+            continue
+        try:
+            np.asarray(column, dtype=np.float64)
+        except (ValueError, TypeError):
+            non_numeric.append((name, column.dtype))
+    if not non_numeric:
+        return
+    names = ", ".join(repr(name) for name, _ in non_numeric)
+    dtypes = ", ".join(str(dtype) for _, dtype in non_numeric)
+    if len(non_numeric) == 1:
+        what = f"Column {names} of X is not numeric (dtype {dtypes}); encode it first"
+    else:
+        what = f"Columns {names} of X are not numeric (dtypes {dtypes}); encode them first"
+    raise ValueError(f"{what}, e.g. with OneHotEncoder in a ColumnTransformer.") from error
 
 
 def check_rows(block):

@@ -10,7 +10,7 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     INFERENCE_BATCH_SIZE,
@@ -18,13 +18,14 @@ from ._base import (
     TorchModelMixin,
     in_dtype_of,
     map_row_blocks,
+    min_training_rows,
     new_network,
     record_history,
     restored_on_error,
     train_network,
     validation_split,
 )
-from ._data import TaskRows
+from ._data import TaskRows, validate_rows
 from ._plan import Data, make_plan, published, resolve_device, threads
 from ._tensorboard import tensorboard_log
 from ._threads import torch_threads
@@ -216,8 +217,9 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          ensure_all_finite="allow-nan", ensure_min_samples=1)
+        X = validate_rows(self, X, reset=reset, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan",
+                          ensure_min_samples=min_training_rows(reset))
         y = self._check_targets(y)
         if len(y) != len(X):
             raise ValueError(
@@ -239,7 +241,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         """The head's outputs (class scores or standardised targets) for ``X``, computed in
         its dtype (float32 or float64)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+        X = validate_rows(self, X, reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
         with self._inference_threads(len(X)):
             network = in_dtype_of(X, self.module_)

@@ -7,9 +7,10 @@ from sklearn.base import TransformerMixin
 from sklearn.impute import MissingIndicator
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import BaseSimMIM, store_parameters
+from ._base import BaseSimMIM, min_training_rows, store_parameters
+from ._data import validate_rows
 
 
 class SimMIMImputer(TransformerMixin, BaseSimMIM):
@@ -258,7 +259,8 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
     def _validate_training_rows(self, X, reset):
         """Rows as the shared training reads them; on a first fit, also the empty features
         and the indicator (a failed fit restores the previous state, these included)."""
-        X, missing = self._validate_with_mask(X, reset=reset)
+        X, missing = self._validate_with_mask(X, reset=reset,
+                                              min_rows=min_training_rows(reset))
         if reset:
             self.empty_features_ = missing.all(axis=0)
             if self.empty_features_.any() and not self.keep_empty_features:
@@ -281,12 +283,13 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         X, missing = self._validate_with_mask(X, reset=False)
         return _network_input(X, missing, self.empty_features_)
 
-    def _validate_with_mask(self, X, reset):
-        """Validated ``X`` and its mask of missing entries."""
+    def _validate_with_mask(self, X, reset, min_rows=1):
+        """Validated ``X``, of at least ``min_rows`` rows, and its mask of missing entries."""
         nan_marks_missing = is_scalar_nan(self.missing_values)
-        X = validate_data(
+        X = validate_rows(
             self, X, reset=reset, dtype=[np.float64, np.float32],
             ensure_all_finite="allow-nan" if nan_marks_missing else True,
+            ensure_min_samples=min_rows,
         )
         missing = np.isnan(X) if nan_marks_missing else X == self.missing_values
         return X, missing

@@ -7,9 +7,10 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSimMIM, store_parameters
+from ._data import validate_rows
 from ._onnx import export_transform_onnx
 from .nn._masking import random_token_mask
 
@@ -304,7 +305,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
             (float32 or float64).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+        X = validate_rows(self, X, reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
         return self._map_rows("forward", X, self._n_features_out)
 
@@ -371,7 +372,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         ((2, 40), (2, 40), True)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+        X = validate_rows(self, X, reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
         mask_ratio = self._plan.training.mask_ratio if mask_ratio is None else mask_ratio
         if not isinstance(mask_ratio, Real) or not 0 < mask_ratio < 1:

@@ -9,8 +9,9 @@ from sklearn.model_selection import TimeSeriesSplit, check_cv
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted
 
+from .._data import validate_rows
 from .._transformer import SimMIMTransformer
 from ._level import LevelRegressor, check_input_shape, levelless_rows
 
@@ -86,7 +87,7 @@ class _LagsAndFeaturesRegressor(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+        X, y = validate_rows(self, X, y, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
                              multi_output=True, y_numeric=True)
         self.transformer_ = clone(self.transformer).fit(X)
         lags, features = self._lags_and_features(X)
@@ -126,7 +127,7 @@ class _LagsAndFeaturesRegressor(RegressorMixin, BaseEstimator):
             The regressor's predictions, shaped like the targets given to `fit`.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+        X = validate_rows(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
                           reset=False)
         return self.regressor_.predict(self._design(*self._lags_and_features(X)))
 
@@ -290,7 +291,7 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+        X, y = validate_rows(self, X, y, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
                              multi_output=True, y_numeric=True)
         n_channels = check_input_shape(self.input_shape, X.shape[1])
         if isinstance(self.cv, Integral):
@@ -342,7 +343,7 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
             Forecasts on the original level, shaped like the targets given to `fit`.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+        X = validate_rows(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
                           reset=False)
         return self.level_regressor_.predict(X)
 

@@ -18,8 +18,9 @@ from sklearn.utils.validation import (
     FLOAT_DTYPES,
     _check_method_params,
     check_is_fitted,
-    validate_data,
 )
+
+from .._data import validate_rows
 
 __all__ = ["LevelRegressor", "WindowNormalizer"]
 
@@ -174,7 +175,7 @@ class WindowNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan")
+        X = validate_rows(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan")
         self.n_channels_ = check_input_shape(self.input_shape, X.shape[1])
         return self
 
@@ -192,7 +193,7 @@ class WindowNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The offset of each row's channels; 0 for a channel with no observed value.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
+        X = validate_rows(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
         return _window_offsets(X, self.method, self.n_channels_)
 
     def transform(self, X):
@@ -209,7 +210,7 @@ class WindowNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The windows minus their offsets, in the dtype of `X` (float32 or float64).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
+        X = validate_rows(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
         offsets = _window_offsets(X, self.method, self.n_channels_)
         return X - np.repeat(offsets, X.shape[1] // self.n_channels_, axis=1)
 
@@ -329,7 +330,7 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        X, y = validate_data(
+        X, y = validate_rows(
             self,
             X,
             y,
@@ -367,7 +368,7 @@ class LevelRegressor(RegressorMixin, BaseEstimator):
             Forecasts on the original level, shaped like the targets given to `fit`.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
+        X = validate_rows(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False)
         check_levels(X, self.normalizer_.n_channels_, self.exog_channels)
         pred = self.regressor_.predict(self.normalizer_.transform(X))
         pred_2d = pred.reshape(len(pred), -1)
