@@ -189,7 +189,7 @@ def timing_row():
     torch.set_num_threads(2)
     try:
         X = np.cumsum(np.random.RandomState(SEED).normal(size=(200, 427)), axis=1)
-        model = SimMIMTransformer(input_shape=(1, 427), random_state=SEED)
+        model = SimMIMTransformer(input_shape=(1, 427), n_threads=2, random_state=SEED)
         start = time.perf_counter()
         model.fit(X)
         seconds = time.perf_counter() - start

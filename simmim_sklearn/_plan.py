@@ -159,8 +159,9 @@ def threads(n_threads, network, n_rows):
     (``_threads.auto_threads``)."""
     if n_threads != "auto":
         return n_threads
-    return auto_threads(work_per_step(n_rows, math.prod(network.grid), network.hidden_width,
-                                      network.depth))
+    # The MLP encodes a row as one vector; the others keep one per token.
+    n_tokens = math.prod(network.grid) if network.encoder in TOKEN_ENCODERS else 1
+    return auto_threads(work_per_step(n_rows, n_tokens, network.hidden_width, network.depth))
 
 
 def published(plan):

@@ -22,8 +22,8 @@ PARALLEL_WORK = 100_000_000
 
 def work_per_step(n_rows, n_tokens, width, n_blocks):
     """Rough multiply-adds of one pass of ``n_rows`` rows through an encoder of ``n_blocks``
-    blocks of ``width`` over ``n_tokens`` tokens (each block's two ``width`` x ``2 width``
-    maps; a convolution's three taps cost about as much)."""
+    blocks of ``width`` over ``n_tokens`` vectors per row (each block's two ``width`` x
+    ``2 width`` maps; a convolution's three taps cost about as much)."""
     return n_rows * n_tokens * 4 * width * width * max(1, n_blocks)
 
 
