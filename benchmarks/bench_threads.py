@@ -1,7 +1,7 @@
 """How many CPU threads the estimators use, and what it costs: the first minutes of a user.
 
 Run from the repository root: ``python benchmarks/bench_threads.py``. Writes
-``benchmarks/results/threads.json`` and ``.md``. About 10 minutes on 2 cores.
+``benchmarks/results/threads.json`` and ``.md``. About 20 minutes on 2 cores.
 
 Four parts, each run as the machine is found (its 1-minute load average recorded beside every
 figure) and again with one competing busy process (a Python loop spinning on one core), as a
@@ -12,9 +12,11 @@ laptop with a browser open or a shared server has:
    "auto", in this process, few epochs each;
 2. the README's first quickstart block as written (``GridSearchCV(n_jobs=2)`` over a
    pipeline) at ``n_threads`` 1, 2 and "auto";
-3. the README's two quickstart blocks, each run as a fresh process with the package's
-   defaults and again with ``OMP_NUM_THREADS=1`` (which pins torch to one thread): the ratio
-   of the two is what the defaults cost or save against a user who knows to pin threads;
+3. the README's two quickstart blocks and the gallery's two window and tabular examples
+   (``plot_timeseries_classification.py``, ``plot_pipeline_regression.py``), each run as a
+   fresh process with the package's defaults and again with ``OMP_NUM_THREADS=1`` (which pins
+   torch to one thread): the ratio of the two is what the defaults cost or save against a
+   user who knows to pin threads;
 4. a default ``SimMIMTransformer().fit`` on diabetes, breast cancer (standardised) and
    digits, each in a fresh process, against ``MLPRegressor`` as an autoencoder of similar
    width, ``(64, 8, 64)``, also in a fresh process (import time excluded from both).
@@ -37,6 +39,7 @@ from simmim_sklearn import SimMIMTransformer
 
 ROOT = Path(__file__).resolve().parent.parent
 THREAD_SETTINGS = (1, 2, "auto")
+EXAMPLES = ("plot_timeseries_classification.py", "plot_pipeline_regression.py")
 CONDITIONS = ("as found", "one busy process")
 
 
@@ -67,10 +70,10 @@ def workloads():
     digits = load_digits().data
     return {
         "tabular digits (1797 x 64), MLP, 20 epochs": (digits, dict(max_iter=20)),
-        "README windows (200 x 2 x 100), conv, 5 epochs": (
-            windows.reshape(200, -1), dict(input_shape=(2, 100), max_iter=5)),
-        "digits as images (1797 x 8 x 8), conv, 3 epochs": (
-            digits, dict(input_shape=(1, 8, 8), max_iter=3)),
+        "README windows (200 x 2 x 100), conv, 2 epochs": (
+            windows.reshape(200, -1), dict(input_shape=(2, 100), max_iter=2)),
+        "digits as images (1797 x 8 x 8), conv, 2 epochs": (
+            digits, dict(input_shape=(1, 8, 8), max_iter=2)),
     }
 
 
@@ -126,25 +129,28 @@ def readme_blocks():
     return re.findall(r"```python\n(.*?)```", quickstart, flags=re.S)
 
 
-def run_fresh(code, env_extra=None):
-    """Seconds a fresh Python process takes to run ``code`` (imports included)."""
-    env = {**os.environ, **(env_extra or {})}
+def run_fresh(command, env_extra=None):
+    """Seconds a fresh Python process takes to run ``command`` (imports included)."""
+    env = {**os.environ, "MPLBACKEND": "Agg", **(env_extra or {})}
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT,
+    subprocess.run([sys.executable, *command], check=True, env=env, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
-def readme_rows():
+def user_code_rows():
+    scripts = {f"README quickstart block {index}": ["-c", code]
+               for index, code in enumerate(readme_blocks(), start=1)}
+    scripts.update({f"examples/{name}": [str(ROOT / "examples" / name)] for name in EXAMPLES})
     rows = []
-    for index, code in enumerate(readme_blocks(), start=1):
+    for name, command in scripts.items():
         for state in CONDITIONS:
             with condition(state):
-                defaults = run_fresh(code)
-                pinned = run_fresh(code, {"OMP_NUM_THREADS": "1"})
-            rows.append({"block": f"README quickstart block {index}", "condition": state,
-                         "load": load(), "defaults s": defaults,
-                         "OMP_NUM_THREADS=1 s": pinned, "defaults / pinned": defaults / pinned})
+                defaults = run_fresh(command)
+                pinned = run_fresh(command, {"OMP_NUM_THREADS": "1"})
+            rows.append({"code": name, "condition": state, "load": load(),
+                         "defaults s": defaults, "OMP_NUM_THREADS=1 s": pinned,
+                         "defaults / pinned": defaults / pinned})
             print(rows[-1], flush=True)
     return rows
 
@@ -194,8 +200,8 @@ def main():
     tables = {
         "fits and transforms at 1, 2 and auto threads": fit_rows(),
         "README quickstart block 1 in-process: GridSearchCV(n_jobs=2)": grid_search_rows(),
-        "README quickstart blocks, fresh processes: defaults against OMP_NUM_THREADS=1":
-            readme_rows(),
+        "README blocks and gallery examples, fresh processes: defaults against "
+        "OMP_NUM_THREADS=1": user_code_rows(),
         "default fit in a fresh process against MLPRegressor": fresh_fit_rows(),
     }
     notes = (f"{os.cpu_count()} logical CPUs; 'load' is the 1-minute load average when the "
