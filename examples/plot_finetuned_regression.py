@@ -9,6 +9,8 @@ target on a third of the training rows. The regressor, with and without pretrain
 (``pretrain_iter=0``), is compared with ridge regression (penalty chosen by
 cross-validation) fitted on the rows with a target. Small tabular sets like this one are
 where a linear model is hard to beat: the figure shows how close each comes.
+
+Runs in about 2 seconds on two idle CPU cores with the defaults.
 """
 
 # %%

@@ -10,6 +10,8 @@ value, so the trend does not have to be learnt, fits a
 with a ridge regression on the lags and the SimMIM features, its penalty chosen by
 time-series cross-validation. The model is fitted on the first 75% of the series and
 forecasts from the end of it.
+
+Runs in about 48 seconds on two idle CPU cores with the defaults.
 """
 
 # %%

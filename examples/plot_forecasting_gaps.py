@@ -16,6 +16,8 @@ every quarter of the last 25%, against the true values. This is one of the bench
 cases (``benchmarks/results/forecasting_gaps.md``): with 30% missing the forecaster did
 better than carrying forward in 5 of 8 of them, and worse where bursts of up to 20 steps
 meet only 51 to 61 training windows (airline, nile).
+
+Runs in about 8 seconds on two idle CPU cores with the defaults.
 """
 
 # %%

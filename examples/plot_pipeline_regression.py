@@ -12,6 +12,8 @@ This example predicts disease progression on scikit-learn's diabetes data set (4
 features, PCA features and SimMIM features of the same width. The diabetes features are few and
 already informative, so do not expect the learned features to beat the raw ones here; what the
 comparison shows is how much of the target a narrow representation keeps.
+
+Runs in about 6 seconds on two idle CPU cores with the defaults.
 """
 
 # %%

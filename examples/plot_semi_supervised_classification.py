@@ -10,6 +10,8 @@ pretrained representation, and fine-tunes the network and a head on the labeled 
 rows. The same estimator with ``pretrain_iter=0`` fine-tunes the untrained network (the
 labels then spread over its random features), which shows what pretraining is worth;
 :class:`~sklearn.semi_supervised.LabelSpreading` on the pixels is the classical baseline.
+
+Runs in about 39 seconds on two idle CPU cores with the defaults.
 """
 
 # %%

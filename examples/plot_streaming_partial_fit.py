@@ -14,6 +14,8 @@ two ways:
 This example writes 100,000 rows of 64 features to a ``.npy`` file block by block (the
 whole array is never held in memory), streams it into ``partial_fit`` in chunks of 10,000
 rows for two passes, and follows the held-out reconstruction score after every chunk.
+
+Runs in about 5 seconds on two idle CPU cores with the defaults.
 """
 
 # %%
