@@ -11,11 +11,13 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ._layout import validated_input_shape, validated_patch_size
 from .nn._encoders import conv_dilations
 from .nn._patching import token_grid
+from .nn._token_model import TokenTrainingConfig
 from .nn._training import LoopConfig, TrainingConfig
 
 # -- the network ------------------------------------------------------------------------------
@@ -62,8 +64,27 @@ FINETUNE_MIN_EPOCHS = 5
 FINETUNE_MAX_EPOCHS = 300
 FINETUNE_BATCH_SIZE = 64
 
+# -- sequences of symbols (SimMIMTokenTransformer) --------------------------------------------
+# max_vocabulary="auto": at most this many ordinary tokens. Characters and k-mers keep every
+# token seen once (DNA's rare ambiguity codes included); words need to be seen twice, so that
+# the unknown token is trained on the rare ones; sub-word models are trained to this size.
+TOKEN_VOCABULARY_CAP = 8192
+WORD_MIN_COUNT = 2
+SUBWORD_VOCABULARY = 2000
+# max_length="auto": this quantile of the fit corpus's lengths in tokens, at most the cap;
+# longer sequences are truncated.
+TOKEN_LENGTH_QUANTILE = 0.99
+TOKEN_MAX_LENGTH = 256
+TOKEN_BATCH_SIZE = 64
+# max_iter="auto": about this many steps, also capped by the token budget (steps x rows per
+# batch x positions x blocks), in whole epochs within the bounds.
+TOKEN_STEPS = 1500
+TOKEN_STEP_BUDGET = 50_000_000
+TOKEN_MIN_EPOCHS = 3
+TOKEN_MAX_EPOCHS = 300
+
 TOKEN_ENCODERS = ("conv", "transformer")
-PURPOSES = ("representation", "imputation", "finetuning")
+PURPOSES = ("representation", "imputation", "finetuning", "tokens")
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -82,6 +103,23 @@ class Data:
     n_features: int
     incremental: bool = False
     network: "NetworkPlan | None" = None
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """What a plan needs to know of a corpus of sequences (purpose "tokens").
+
+    n_rows : sequences the loop of this fit trains on (after the validation split).
+    lengths : ndarray of each sequence's length in tokens, before truncation.
+    vocabulary_size : symbol ids of the vocabulary, the special ones included.
+    incremental, network : as for ``Data`` (network: a ``TokenNetworkPlan``).
+    """
+
+    n_rows: int
+    lengths: object
+    vocabulary_size: int
+    incremental: bool = False
+    network: "TokenNetworkPlan | None" = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +147,22 @@ class NetworkPlan:
 
 
 @dataclass(frozen=True)
+class TokenNetworkPlan:
+    """The masked token model's network (``nn.MaskedTokenNetwork``'s arguments)."""
+
+    vocabulary_size: int
+    max_length: int
+    encoder: str
+    depth: int
+    hidden_width: int
+
+    @property
+    def n_components(self):
+        """Width of the representation: the mean and max of every block's output."""
+        return 2 * self.hidden_width * max(1, self.depth)
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything a fit resolved: ``network`` (None when fitting only a head's loop),
     ``training`` (the loop this fit runs: a ``TrainingConfig`` for masked modeling, a
@@ -129,10 +183,10 @@ def make_plan(params, data, purpose="representation"):
         The estimator's parameters.
     data : Data
         The data the fit trains on.
-    purpose : {"representation", "imputation", "finetuning"}
+    purpose : {"representation", "imputation", "finetuning", "tokens"}
         ``SimMIMTransformer`` (and the pretraining of the fine-tuned estimators),
-        ``SimMIMImputer``, or the fine-tuning loop of ``SimMIMClassifier`` and
-        ``SimMIMRegressor``.
+        ``SimMIMImputer``, the fine-tuning loop of ``SimMIMClassifier`` and
+        ``SimMIMRegressor``, or ``SimMIMTokenTransformer`` (``data`` is then a ``Corpus``).
 
     Returns
     -------
@@ -141,6 +195,9 @@ def make_plan(params, data, purpose="representation"):
     device = resolve_device(params["device"])
     if purpose == "finetuning":
         return Plan(None, _finetuning_loop(params, data), device)
+    if purpose == "tokens":
+        network = data.network or _token_network_plan(params, data)
+        return Plan(network, _token_training(params, data, network), device)
     network = data.network or _network_plan(params, data.n_features, purpose)
     training = _masked_training(params, data, network, purpose)
     return Plan(network, training, device, _average_shifts(params, network))
@@ -151,11 +208,15 @@ def published(plan):
     two dicts: the network's layout and widths (empty without a network), and the loop's
     size, loss weights and device."""
     network = plan.network
-    layout = {} if network is None else dict(
-        input_shape=network.input_shape, patch_size=network.patch_size,
-        encoder=network.encoder, depth=network.depth, n_components=network.n_components,
-        mask_span=network.mask_span, average_shifts=plan.average_shifts,
-    )
+    if isinstance(network, TokenNetworkPlan):
+        layout = dict(max_length=network.max_length, encoder=network.encoder,
+                      depth=network.depth, n_components=network.n_components)
+    else:
+        layout = {} if network is None else dict(
+            input_shape=network.input_shape, patch_size=network.patch_size,
+            encoder=network.encoder, depth=network.depth, n_components=network.n_components,
+            mask_span=network.mask_span, average_shifts=plan.average_shifts,
+        )
     training = plan.training
     loop = dict(batch_size=training.batch_size, max_iter=training.n_epochs,
                 device=str(plan.device))
@@ -163,6 +224,16 @@ def published(plan):
         loop.update(consistency_weight=training.consistency_weight,
                     latent_weight=training.latent_weight, view_weight=training.view_weight)
     return layout, loop
+
+
+def vocabulary_limits(params):
+    """The most ordinary tokens that ``params``' vocabulary keeps, and how often a token must
+    be seen in the fit corpus to be kept (``max_vocabulary="auto"``, see the constants)."""
+    max_size = params["max_vocabulary"]
+    if max_size == "auto":
+        max_size = (SUBWORD_VOCABULARY if params["analyzer"] in ("bpe", "wordpiece", "unigram")
+                    else TOKEN_VOCABULARY_CAP)
+    return max_size, WORD_MIN_COUNT if params["analyzer"] == "word" else 1
 
 
 def resolve_device(device):
@@ -344,6 +415,40 @@ def _finetuning_loop(params, data):
         n_epochs = _epochs(FINETUNE_STEPS, data.n_rows, batch_size, FINETUNE_MIN_EPOCHS,
                            FINETUNE_MAX_EPOCHS)
     return LoopConfig(**_loop_settings(params, batch_size, n_epochs, data.incremental))
+
+
+def _token_network_plan(params, corpus):
+    max_length = params["max_length"]
+    if max_length == "auto":
+        quantile = np.quantile(corpus.lengths, TOKEN_LENGTH_QUANTILE, method="higher")
+        max_length = int(min(TOKEN_MAX_LENGTH, max(1, quantile)))
+    # Dilated convolutions matched the transformer on DNA and proteins at a fraction of the
+    # cost (see How the defaults were chosen).
+    encoder = "conv" if params["encoder"] == "auto" else params["encoder"]
+    depth = params["depth"]
+    if depth == "auto":
+        depth = DEFAULT_DEPTH
+        if encoder == "conv":
+            depth = min(WINDOW_MAX_DEPTH, max(DEFAULT_DEPTH, len(conv_dilations((max_length,)))))
+    return TokenNetworkPlan(vocabulary_size=corpus.vocabulary_size, max_length=max_length,
+                            encoder=encoder, depth=depth, hidden_width=params["hidden_width"])
+
+
+def _token_training(params, corpus, network):
+    batch_size = min(TOKEN_BATCH_SIZE if params["batch_size"] == "auto"
+                     else params["batch_size"], corpus.n_rows)
+    n_epochs = params["max_iter"]
+    if corpus.incremental:
+        n_epochs = 1
+    elif n_epochs == "auto":
+        positions = batch_size * network.max_length * max(1, network.depth)
+        steps = min(TOKEN_STEPS, TOKEN_STEP_BUDGET // positions)
+        n_epochs = _epochs(steps, corpus.n_rows, batch_size, TOKEN_MIN_EPOCHS,
+                           TOKEN_MAX_EPOCHS)
+    return TokenTrainingConfig(
+        **_loop_settings(params, batch_size, n_epochs, corpus.incremental),
+        mask_ratio=params["mask_ratio"],
+    )
 
 
 def _epochs(steps, n_rows, batch_size, min_epochs, max_epochs):
