@@ -422,9 +422,10 @@ def _token_network_plan(params, corpus):
     if max_length == "auto":
         quantile = np.quantile(corpus.lengths, TOKEN_LENGTH_QUANTILE, method="higher")
         max_length = int(min(TOKEN_MAX_LENGTH, max(1, quantile)))
-    # Dilated convolutions matched the transformer on DNA and proteins at a fraction of the
-    # cost (see How the defaults were chosen).
-    encoder = "conv" if params["encoder"] == "auto" else params["encoder"]
+    # On the training part of the splice junctions, pretraining the transformer raised the
+    # accuracy of a logistic regression on its features more than the dilated convolutions'
+    # (see How the defaults were chosen).
+    encoder = "transformer" if params["encoder"] == "auto" else params["encoder"]
     depth = params["depth"]
     if depth == "auto":
         depth = DEFAULT_DEPTH

@@ -92,7 +92,7 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     encoder : {"auto", "conv", "transformer"}, default="auto"
         ``"conv"``: dilated residual convolutions over the tokens; ``"transformer"``: a
         pre-norm transformer (the blocks of :class:`SimMIMTransformer`'s encoders).
-        ``"auto"`` is ``"conv"``.
+        ``"auto"`` is ``"transformer"``.
     mask_ratio : float, default=0.15
         Share of each sequence's tokens predicted at every training step and by the fixed
         evaluation mask of ``score`` (at least one token left as it is); in (0, 1).
@@ -173,7 +173,7 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     >>> dna = ["ACGTTGCA", "TTGACCAN", "GGGCCCAT", "ACGTACGT"] * 8
     >>> model = SimMIMTokenTransformer(hidden_width=8, max_iter=2, random_state=0).fit(dna)
     >>> model.transform(dna).shape
-    (32, 48)
+    (32, 32)
     >>> sorted(model.vocabulary_)
     ['A', 'C', 'G', 'N', 'T']
     >>> len(model.inverse_transform(model.transform(dna[:2])))

@@ -16,6 +16,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from simmim_sklearn import SimMIMTokenTransformer
 
@@ -56,7 +57,7 @@ def test_transform_shape_and_fitted_values(fitted, motif_dna):
     assert sorted(fitted.vocabulary_) == ["A", "C", "G", "T"]
     assert fitted.max_length_ == 24
     assert (fitted.encoder_, fitted.depth_, fitted.batch_size_, fitted.max_iter_) == (
-        "conv", 1, 64, 2)
+        "transformer", 1, 64, 2)
     assert fitted.device_ == "cpu" or fitted.device_.startswith(("cuda", "mps"))
     assert len(fitted.loss_curve_) == fitted.n_iter_ == 2
     assert list(fitted.get_feature_names_out()[:2]) == ["simmimtokentransformer0",
@@ -65,9 +66,11 @@ def test_transform_shape_and_fitted_values(fitted, motif_dna):
 
 def test_pipeline_learns_a_motif_above_chance(motif_dna):
     X, y = motif_dna
+    # The dilated convolutions' max over positions finds a motif wherever it is, even from
+    # 120 sequences.
     pipe = make_pipeline(
-        SimMIMTokenTransformer(hidden_width=16, max_iter=5, random_state=0),
-        LogisticRegression(max_iter=1000),
+        SimMIMTokenTransformer(encoder="conv", hidden_width=16, max_iter=5, random_state=0),
+        StandardScaler(), LogisticRegression(C=0.1, max_iter=1000),
     )
     pipe.fit(X[:120], y[:120])
     assert pipe.score(X[120:], y[120:]) > 0.7
@@ -228,3 +231,16 @@ def test_missing_tokenizers_raises_a_clear_import_error(monkeypatch):
 def test_tags_say_strings_as_the_text_vectorizers():
     tags = SimMIMTokenTransformer().__sklearn_tags__()
     assert tags.input_tags.string and not tags.input_tags.two_d_array
+
+
+def test_max_length_auto_is_a_high_quantile_of_the_lengths_capped():
+    documents = ["ACGTACGTAC"] * 100 + ["A" * 1000]
+    assert SimMIMTokenTransformer(**TINY_TOKENS).fit(documents).max_length_ == 10
+    assert SimMIMTokenTransformer(**TINY_TOKENS).fit(["ACGT" * 100] * 4).max_length_ == 256
+
+
+def test_conv_encoder_blocks_span_the_sequence():
+    model = SimMIMTokenTransformer(encoder="conv", hidden_width=8, max_iter=1,
+                                   random_state=0).fit(["ACGTACGTACGTACGT"] * 4)
+    # Dilations 1, 2, 4, 8 span 16 tokens: 4 blocks, each pooled to a mean and a max.
+    assert model.depth_ == 4 and model.transform(["ACGT"]).shape == (1, 64)
