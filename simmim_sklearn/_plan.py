@@ -406,14 +406,9 @@ def _masked_training(params, data, network, purpose):
 
 
 def _finetuning_loop(params, data):
-    batch_size = min(FINETUNE_BATCH_SIZE if params["batch_size"] == "auto"
-                     else params["batch_size"], data.n_rows)
-    n_epochs = params["max_iter"]
-    if data.incremental:
-        n_epochs = 1
-    elif n_epochs == "auto":
-        n_epochs = _epochs(FINETUNE_STEPS, data.n_rows, batch_size, FINETUNE_MIN_EPOCHS,
-                           FINETUNE_MAX_EPOCHS)
+    batch_size, n_epochs = _batch_and_epochs(params, data, FINETUNE_BATCH_SIZE,
+                                             lambda batch_size: FINETUNE_STEPS,
+                                             FINETUNE_MIN_EPOCHS, FINETUNE_MAX_EPOCHS)
     return LoopConfig(**_loop_settings(params, batch_size, n_epochs, data.incremental))
 
 
@@ -436,20 +431,29 @@ def _token_network_plan(params, corpus):
 
 
 def _token_training(params, corpus, network):
-    batch_size = min(TOKEN_BATCH_SIZE if params["batch_size"] == "auto"
-                     else params["batch_size"], corpus.n_rows)
-    n_epochs = params["max_iter"]
-    if corpus.incremental:
-        n_epochs = 1
-    elif n_epochs == "auto":
+    def steps(batch_size):
         positions = batch_size * network.max_length * max(1, network.depth)
-        steps = min(TOKEN_STEPS, TOKEN_STEP_BUDGET // positions)
-        n_epochs = _epochs(steps, corpus.n_rows, batch_size, TOKEN_MIN_EPOCHS,
-                           TOKEN_MAX_EPOCHS)
+        return min(TOKEN_STEPS, TOKEN_STEP_BUDGET // positions)
+
+    batch_size, n_epochs = _batch_and_epochs(params, corpus, TOKEN_BATCH_SIZE, steps,
+                                             TOKEN_MIN_EPOCHS, TOKEN_MAX_EPOCHS)
     return TokenTrainingConfig(
         **_loop_settings(params, batch_size, n_epochs, corpus.incremental),
         mask_ratio=params["mask_ratio"],
     )
+
+
+def _batch_and_epochs(params, data, default_batch_size, steps, min_epochs, max_epochs):
+    """A loop's batch size (``default_batch_size`` for "auto", at most the rows) and epochs
+    (one when incremental; for "auto", about ``steps(batch_size)`` steps within the bounds)."""
+    batch_size = min(default_batch_size if params["batch_size"] == "auto"
+                     else params["batch_size"], data.n_rows)
+    n_epochs = params["max_iter"]
+    if data.incremental:
+        n_epochs = 1
+    elif n_epochs == "auto":
+        n_epochs = _epochs(steps(batch_size), data.n_rows, batch_size, min_epochs, max_epochs)
+    return batch_size, n_epochs
 
 
 def _epochs(steps, n_rows, batch_size, min_epochs, max_epochs):

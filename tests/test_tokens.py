@@ -1,10 +1,11 @@
 """SimMIMTokenTransformer: strings in, features out.
 
-scikit-learn's common checks (``parametrize_with_checks``) are not run on it: for an
-estimator tagged ``input_tags.string`` with ``two_d_array=False``, as its text vectorizers
-are, scikit-learn 1.6-1.9 skips nearly every check, and those it keeps feed 2-D float arrays,
-which a text transformer rejects by design. The tests below check the same contract on
-strings: parameters, cloning, pickling, partial_fit, set_output, a failed fit.
+It is not in test_common.py's ``parametrize_with_checks``: scikit-learn yields no check at
+all for an estimator tagged ``input_tags.two_d_array=False``, as its text vectorizers are
+(``_yield_all_checks`` warns "Can't test estimator ..." and returns), and its checks feed
+2-D float arrays, which a transformer of strings rejects by design. The tests below check
+the same contract on strings: fitted attributes, pickling, partial_fit, set_output,
+GridSearchCV, errors, a failed fit leaving no model.
 """
 
 import pickle
