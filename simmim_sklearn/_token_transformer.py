@@ -352,10 +352,10 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                               network.head[-1].weight.device, dtype=np.float32)
 
     def inverse_transform(self, X):
-        """Decode representations into documents: the most likely token at each position,
-        up to the first position most likely to be padding.
+        """Decode representations into documents, most likely token by token.
 
-        The unknown token and the mask are never chosen.
+        Each position gets its most likely token, up to the first position most likely to
+        be padding; the unknown token and the mask are never chosen.
 
         Parameters
         ----------
