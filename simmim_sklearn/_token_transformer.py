@@ -282,8 +282,8 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             sequences = self._sequences(documents)
             self._vocabulary = Vocabulary.from_sequences(
                 sequences, vocabulary_size, 1 if self._id_input else min_count)
-            self.vocabulary_ = dict(zip(self._vocabulary.tokens,
-                                        map(self._vocabulary.ids.get, self._vocabulary.tokens)))
+            self.vocabulary_ = {token: self._vocabulary.ids[token]
+                                for token in self._vocabulary.tokens}
         rng = self._rng_ if continuing else check_random_state(self.random_state)
         train_rows, val_rows = validation_split(self, len(sequences), rng, incremental)
         lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
