@@ -3,6 +3,7 @@
 from ._classifier import SimMIMClassifier
 from ._imputer import SimMIMImputer
 from ._regressor import SimMIMRegressor
+from ._token_transformer import SimMIMTokenTransformer
 from ._transformer import SimMIMTransformer
 from .forecasting import LevelRegressor, SimMIMForecaster, WindowNormalizer, make_windows
 
@@ -12,6 +13,7 @@ __all__ = [
     "SimMIMForecaster",
     "SimMIMImputer",
     "SimMIMRegressor",
+    "SimMIMTokenTransformer",
     "SimMIMTransformer",
     "WindowNormalizer",
     "make_windows",

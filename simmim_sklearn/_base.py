@@ -366,10 +366,10 @@ def in_dtype_of(X, network):
 
 
 @torch.inference_mode()
-def map_row_blocks(apply, X, width, device):
-    """``apply`` (rows to ``width`` outputs, in ``X``'s dtype) on ``X`` block by block:
-    bounds the extra memory of inference."""
-    out = np.empty((X.shape[0], width), dtype=X.dtype)
+def map_row_blocks(apply, X, width, device, dtype=None):
+    """``apply`` (rows to ``width`` outputs, in ``X``'s dtype unless ``dtype`` is given) on
+    ``X`` block by block: bounds the extra memory of inference."""
+    out = np.empty((X.shape[0], width), dtype=X.dtype if dtype is None else dtype)
     for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
         block = X[start:start + INFERENCE_BATCH_SIZE]
         # Torch shares writable memory as is; read-only blocks (memmaps) are copied.

@@ -11,12 +11,14 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ._layout import validated_input_shape, validated_patch_size
 from ._threads import auto_threads, work_per_step
 from .nn._encoders import conv_dilations
 from .nn._patching import token_grid
+from .nn._token_model import TokenTrainingConfig
 from .nn._training import LoopConfig, TrainingConfig
 
 # -- the network ------------------------------------------------------------------------------
@@ -63,8 +65,27 @@ FINETUNE_MIN_EPOCHS = 5
 FINETUNE_MAX_EPOCHS = 300
 FINETUNE_BATCH_SIZE = 64
 
+# -- sequences of symbols (SimMIMTokenTransformer) --------------------------------------------
+# max_vocabulary="auto": at most this many ordinary tokens. Characters and k-mers keep every
+# token seen once (DNA's rare ambiguity codes included); words need to be seen twice, so that
+# the unknown token is trained on the rare ones; sub-word models are trained to this size.
+TOKEN_VOCABULARY_CAP = 8192
+WORD_MIN_COUNT = 2
+SUBWORD_VOCABULARY = 2000
+# max_length="auto": this quantile of the fit corpus's lengths in tokens, at most the cap;
+# longer sequences are truncated.
+TOKEN_LENGTH_QUANTILE = 0.99
+TOKEN_MAX_LENGTH = 256
+TOKEN_BATCH_SIZE = 64
+# max_iter="auto": about this many steps, also capped by the token budget (steps x rows per
+# batch x positions x blocks), in whole epochs within the bounds.
+TOKEN_STEPS = 1500
+TOKEN_STEP_BUDGET = 50_000_000
+TOKEN_MIN_EPOCHS = 3
+TOKEN_MAX_EPOCHS = 300
+
 TOKEN_ENCODERS = ("conv", "transformer")
-PURPOSES = ("representation", "imputation", "finetuning")
+PURPOSES = ("representation", "imputation", "finetuning", "tokens")
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -84,6 +105,23 @@ class Data:
     n_features: int
     incremental: bool = False
     network: "NetworkPlan | None" = None
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """What a plan needs to know of a corpus of sequences (purpose "tokens").
+
+    n_rows : sequences the loop of this fit trains on (after the validation split).
+    lengths : ndarray of each sequence's length in tokens, before truncation.
+    vocabulary_size : symbol ids of the vocabulary, the special ones included.
+    incremental, network : as for ``Data`` (network: a ``TokenNetworkPlan``).
+    """
+
+    n_rows: int
+    lengths: object
+    vocabulary_size: int
+    incremental: bool = False
+    network: "TokenNetworkPlan | None" = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +149,22 @@ class NetworkPlan:
 
 
 @dataclass(frozen=True)
+class TokenNetworkPlan:
+    """The masked token model's network (``nn.MaskedTokenNetwork``'s arguments)."""
+
+    vocabulary_size: int
+    max_length: int
+    encoder: str
+    depth: int
+    hidden_width: int
+
+    @property
+    def n_components(self):
+        """Width of the representation: the mean and max of every block's output."""
+        return 2 * self.hidden_width * max(1, self.depth)
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything a fit resolved: ``network`` (None when fitting only a head's loop),
     ``training`` (the loop this fit runs: a ``TrainingConfig`` for masked modeling, a
@@ -133,10 +187,10 @@ def make_plan(params, data, purpose="representation"):
         The estimator's parameters.
     data : Data
         The data the fit trains on.
-    purpose : {"representation", "imputation", "finetuning"}
+    purpose : {"representation", "imputation", "finetuning", "tokens"}
         ``SimMIMTransformer`` (and the pretraining of the fine-tuned estimators),
-        ``SimMIMImputer``, or the fine-tuning loop of ``SimMIMClassifier`` and
-        ``SimMIMRegressor``.
+        ``SimMIMImputer``, the fine-tuning loop of ``SimMIMClassifier`` and
+        ``SimMIMRegressor``, or ``SimMIMTokenTransformer`` (``data`` is then a ``Corpus``).
 
     Returns
     -------
@@ -147,6 +201,11 @@ def make_plan(params, data, purpose="representation"):
         loop = _finetuning_loop(params, data)
         return Plan(None, loop, device, n_threads=threads(params["n_threads"], data.network,
                                                            loop.batch_size))
+    if purpose == "tokens":
+        network = data.network or _token_network_plan(params, data)
+        training = _token_training(params, data, network)
+        return Plan(network, training, device,
+                    n_threads=threads(params["n_threads"], network, training.batch_size))
     network = data.network or _network_plan(params, data.n_features, purpose)
     training = _masked_training(params, data, network, purpose)
     return Plan(network, training, device, _average_shifts(params, network),
@@ -160,7 +219,10 @@ def threads(n_threads, network, n_rows):
     if n_threads != "auto":
         return n_threads
     # The MLP encodes a row as one vector; the others keep one per token.
-    n_tokens = math.prod(network.grid) if network.encoder in TOKEN_ENCODERS else 1
+    if isinstance(network, TokenNetworkPlan):
+        n_tokens = network.max_length
+    else:
+        n_tokens = math.prod(network.grid) if network.encoder in TOKEN_ENCODERS else 1
     return auto_threads(work_per_step(n_rows, n_tokens, network.hidden_width, network.depth))
 
 
@@ -169,11 +231,15 @@ def published(plan):
     two dicts: the network's layout and widths (empty without a network), and the loop's
     size, loss weights and device."""
     network = plan.network
-    layout = {} if network is None else dict(
-        input_shape=network.input_shape, patch_size=network.patch_size,
-        encoder=network.encoder, depth=network.depth, n_components=network.n_components,
-        mask_span=network.mask_span, average_shifts=plan.average_shifts,
-    )
+    if isinstance(network, TokenNetworkPlan):
+        layout = dict(max_length=network.max_length, encoder=network.encoder,
+                      depth=network.depth, n_components=network.n_components)
+    else:
+        layout = {} if network is None else dict(
+            input_shape=network.input_shape, patch_size=network.patch_size,
+            encoder=network.encoder, depth=network.depth, n_components=network.n_components,
+            mask_span=network.mask_span, average_shifts=plan.average_shifts,
+        )
     training = plan.training
     loop = dict(batch_size=training.batch_size, max_iter=training.n_epochs,
                 device=str(plan.device), n_threads=plan.n_threads)
@@ -181,6 +247,16 @@ def published(plan):
         loop.update(consistency_weight=training.consistency_weight,
                     latent_weight=training.latent_weight, view_weight=training.view_weight)
     return layout, loop
+
+
+def vocabulary_limits(params):
+    """The most ordinary tokens that ``params``' vocabulary keeps, and how often a token must
+    be seen in the fit corpus to be kept (``max_vocabulary="auto"``, see the constants)."""
+    max_size = params["max_vocabulary"]
+    if max_size == "auto":
+        max_size = (SUBWORD_VOCABULARY if params["analyzer"] in ("bpe", "wordpiece", "unigram")
+                    else TOKEN_VOCABULARY_CAP)
+    return max_size, WORD_MIN_COUNT if params["analyzer"] == "word" else 1
 
 
 def resolve_device(device):
@@ -353,15 +429,54 @@ def _masked_training(params, data, network, purpose):
 
 
 def _finetuning_loop(params, data):
-    batch_size = min(FINETUNE_BATCH_SIZE if params["batch_size"] == "auto"
+    batch_size, n_epochs = _batch_and_epochs(params, data, FINETUNE_BATCH_SIZE,
+                                             lambda batch_size: FINETUNE_STEPS,
+                                             FINETUNE_MIN_EPOCHS, FINETUNE_MAX_EPOCHS)
+    return LoopConfig(**_loop_settings(params, batch_size, n_epochs, data.incremental))
+
+
+def _token_network_plan(params, corpus):
+    max_length = params["max_length"]
+    if max_length == "auto":
+        quantile = np.quantile(corpus.lengths, TOKEN_LENGTH_QUANTILE, method="higher")
+        max_length = int(min(TOKEN_MAX_LENGTH, max(1, quantile)))
+    # On the training part of the splice junctions, pretraining the transformer raised the
+    # accuracy of a logistic regression on its features more than the dilated convolutions'
+    # (see How the defaults were chosen).
+    encoder = "transformer" if params["encoder"] == "auto" else params["encoder"]
+    depth = params["depth"]
+    if depth == "auto":
+        depth = DEFAULT_DEPTH
+        if encoder == "conv":
+            depth = min(WINDOW_MAX_DEPTH, max(DEFAULT_DEPTH, len(conv_dilations((max_length,)))))
+    return TokenNetworkPlan(vocabulary_size=corpus.vocabulary_size, max_length=max_length,
+                            encoder=encoder, depth=depth, hidden_width=params["hidden_width"])
+
+
+def _token_training(params, corpus, network):
+    def steps(batch_size):
+        positions = batch_size * network.max_length * max(1, network.depth)
+        return min(TOKEN_STEPS, TOKEN_STEP_BUDGET // positions)
+
+    batch_size, n_epochs = _batch_and_epochs(params, corpus, TOKEN_BATCH_SIZE, steps,
+                                             TOKEN_MIN_EPOCHS, TOKEN_MAX_EPOCHS)
+    return TokenTrainingConfig(
+        **_loop_settings(params, batch_size, n_epochs, corpus.incremental),
+        mask_ratio=params["mask_ratio"],
+    )
+
+
+def _batch_and_epochs(params, data, default_batch_size, steps, min_epochs, max_epochs):
+    """A loop's batch size (``default_batch_size`` for "auto", at most the rows) and epochs
+    (one when incremental; for "auto", about ``steps(batch_size)`` steps within the bounds)."""
+    batch_size = min(default_batch_size if params["batch_size"] == "auto"
                      else params["batch_size"], data.n_rows)
     n_epochs = params["max_iter"]
     if data.incremental:
         n_epochs = 1
     elif n_epochs == "auto":
-        n_epochs = _epochs(FINETUNE_STEPS, data.n_rows, batch_size, FINETUNE_MIN_EPOCHS,
-                           FINETUNE_MAX_EPOCHS)
-    return LoopConfig(**_loop_settings(params, batch_size, n_epochs, data.incremental))
+        n_epochs = _epochs(steps(batch_size), data.n_rows, batch_size, min_epochs, max_epochs)
+    return batch_size, n_epochs
 
 
 def _epochs(steps, n_rows, batch_size, min_epochs, max_epochs):

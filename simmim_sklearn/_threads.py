@@ -3,8 +3,9 @@
 Torch starts with as many threads as the machine has cores and keeps them for the whole
 process. Where other work shares the cores (another process, ``GridSearchCV(n_jobs=k)``, a
 laptop's browser), its threads wait on each other at every operation: fits on two busy cores
-ran 4 to 80 times slower with two threads than with one (``benchmarks/bench_threads.py``). So the estimators use one thread unless a step's work is
-large enough to share and the cores are free, and leave the global setting as they found it.
+ran 4 to 80 times slower with two threads than with one (``benchmarks/bench_threads.py``).
+So the estimators use one thread unless a step's work is large enough to share and the cores
+are free, and leave the global setting as they found it.
 """
 
 import math

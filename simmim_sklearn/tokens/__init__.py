@@ -1,0 +1,1 @@
+"""Tokenising sequences of symbols (DNA, proteins, text) for ``SimMIMTokenTransformer``."""
