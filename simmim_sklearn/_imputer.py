@@ -103,12 +103,8 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         Arithmetic of the training steps: ``"bfloat16"`` runs them in mixed precision
         (``torch.autocast``); weights and imputed values stay in float32 or float64.
     n_threads : int or "auto", default="auto"
-        Torch's CPU threads for this estimator's ``fit``, ``transform`` and ``predict``;
-        torch's global setting is restored after each call. ``"auto"`` uses one thread
-        unless a step's work is large enough to share and the machine's load leaves cores
-        free, within the CPUs this process may use (its affinity and cgroup quota, and the
-        limits of joblib's workers): on busy cores extra threads wait on each other. Set it
-        to use more cores for large windows or images on an idle machine.
+        Torch's CPU threads for ``fit`` and ``transform``, chosen per call as in
+        :class:`SimMIMTransformer`; torch's global setting is restored after each call.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, masking, shuffling and the validation split.
     verbose : int, default=0

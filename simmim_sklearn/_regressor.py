@@ -70,12 +70,7 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
     precision : {"float32", "bfloat16"}, default="float32"
         Arithmetic of the training steps (see :class:`SimMIMTransformer`).
     n_threads : int or "auto", default="auto"
-        Torch's CPU threads for this estimator's ``fit``, ``transform`` and ``predict``;
-        torch's global setting is restored after each call. ``"auto"`` uses one thread
-        unless a step's work is large enough to share and the machine's load leaves cores
-        free, within the CPUs this process may use (its affinity and cgroup quota, and the
-        limits of joblib's workers): on busy cores extra threads wait on each other. Set it
-        to use more cores for large windows or images on an idle machine.
+        Torch's CPU threads of each call, as for :class:`SimMIMClassifier`.
     random_state : int, RandomState instance or None, default=None
         Seeds pretraining, the head's initialisation, shuffling and the validation split.
     verbose : int, default=0
