@@ -350,9 +350,9 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, n_components_), float32
-            The mean and max over each document's tokens of every encoder block's output;
-            zeros for documents without a token.
+        Z : ndarray of shape (n_samples, n_features_out), float32
+            The mean and max over each document's tokens of every encoder block's output
+            (``n_components_`` columns); zeros for documents without a token.
         """
         ids = self._symbol_ids(X)
         network = self.module_
@@ -374,15 +374,16 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
-            Representations, as returned by ``transform``.
+        X : array-like of shape (n_samples, n_features_out)
+            Representations, as returned by ``transform`` (``n_components_`` columns).
 
         Returns
         -------
-        documents : ndarray of str of shape (n_samples,), or of int of shape
-            (n_samples, max_length_) for id input (padded with ``padding_id``)
+        documents : ndarray of str of shape (n_samples,), or of int of shape \
+                (n_samples, max_length) for id input
             The decoded documents: tokens joined without separator (``"char"``,
-            ``"kmer"``), with spaces (``"word"``), or by the sub-word model's decoder.
+            ``"kmer"``), with spaces (``"word"``), or by the sub-word model's decoder; for
+            id input, ``max_length_`` ids per row, padded with ``padding_id``.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=np.float32)
