@@ -85,7 +85,6 @@ TOKEN_MIN_EPOCHS = 3
 TOKEN_MAX_EPOCHS = 300
 
 TOKEN_ENCODERS = ("conv", "transformer")
-PURPOSES = ("representation", "imputation", "finetuning", "tokens")
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -207,7 +206,7 @@ def make_plan(params, data, purpose="representation"):
         return Plan(network, training, device,
                     n_threads=threads(params["n_threads"], network, training.batch_size))
     network = data.network or _network_plan(params, data.n_features, purpose)
-    training = _masked_training(params, data, network, purpose)
+    training = _masked_training(params, data, network)
     return Plan(network, training, device, _average_shifts(params, network),
                 threads(params["n_threads"], network, training.batch_size))
 
@@ -218,10 +217,10 @@ def threads(n_threads, network, n_rows):
     (``_threads.auto_threads``)."""
     if n_threads != "auto":
         return n_threads
-    # The MLP encodes a row as one vector; the others keep one per token.
     if isinstance(network, TokenNetworkPlan):
         n_tokens = network.max_length
     else:
+        # The MLP encodes a row as one vector; the others keep one per token.
         n_tokens = math.prod(network.grid) if network.encoder in TOKEN_ENCODERS else 1
     return auto_threads(work_per_step(n_rows, n_tokens, network.hidden_width, network.depth))
 
@@ -389,7 +388,7 @@ def _average_shifts(params, network):
 
 # -- the training loops -----------------------------------------------------------------------
 
-def _masked_training(params, data, network, purpose):
+def _masked_training(params, data, network):
     latent = _latent_weight(params, network.layout, network.encoder)
     view = float(params.get("view_weight", 0.0))
     if (latent or view) and not network.self_supervised:
@@ -397,26 +396,22 @@ def _masked_training(params, data, network, purpose):
             "latent_weight and view_weight need the teacher and heads of a network fitted "
             "with them; this model was fitted without. Refit with warm_start=False."
         )
-    batch_size = params["batch_size"]
-    if batch_size == "auto":
-        batch_size = MASKED_BATCH_SIZE
-        if latent or view:
-            batch_size = min(MASKED_BATCH_SIZE, max(
-                SELF_SUPERVISED_MIN_BATCH, int(data.n_rows * SELF_SUPERVISED_BATCH_FRACTION)))
-    batch_size = min(batch_size, data.n_rows)
-    n_epochs = params["max_iter"]
-    if data.incremental:
-        n_epochs = 1
-    elif n_epochs == "auto":
-        steps = MASKED_STEPS
-        if network.encoder in TOKEN_ENCODERS:
-            grid = network.grid
-            tokens = batch_size * math.prod(grid) * max(1, network.depth)
-            if network.encoder == "conv" and len(grid) == 2:
-                tokens *= CONV_IMAGE_TOKEN_COST
-            steps = min(steps, int(TOKEN_BUDGET // tokens))
-        n_epochs = _epochs(steps, data.n_rows, batch_size, MASKED_MIN_EPOCHS,
-                           MASKED_MAX_EPOCHS)
+    default_batch_size = MASKED_BATCH_SIZE
+    if latent or view:
+        default_batch_size = min(MASKED_BATCH_SIZE, max(
+            SELF_SUPERVISED_MIN_BATCH, int(data.n_rows * SELF_SUPERVISED_BATCH_FRACTION)))
+
+    def steps(batch_size):
+        if network.encoder not in TOKEN_ENCODERS:
+            return MASKED_STEPS
+        grid = network.grid
+        tokens = batch_size * math.prod(grid) * max(1, network.depth)
+        if network.encoder == "conv" and len(grid) == 2:
+            tokens *= CONV_IMAGE_TOKEN_COST
+        return min(MASKED_STEPS, int(TOKEN_BUDGET // tokens))
+
+    batch_size, n_epochs = _batch_and_epochs(params, data, default_batch_size, steps,
+                                             MASKED_MIN_EPOCHS, MASKED_MAX_EPOCHS)
     consistency = params["consistency_weight"]
     if consistency == "auto":
         consistency = IMAGE_CONSISTENCY_WEIGHT if network.layout == "image" else 0.0
