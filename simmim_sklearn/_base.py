@@ -23,7 +23,7 @@ from ._data import (
     training_rows,
     validate_rows,
 )
-from ._plan import Data, make_plan, published, threads
+from ._plan import Data, make_plan, publish, published, threads
 from ._tensorboard import logged_rows, tensorboard_log
 from ._threads import torch_threads
 from .nn._encoders import ENCODERS
@@ -161,8 +161,8 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         # A continued model keeps its fitted network; only the training follows the
         # parameters as they are now.
         fitted = self._plan.network if continuing else None
-        plan = make_plan(self.get_params(), Data(n_rows, X.shape[1], incremental, fitted),
-                         self._purpose)
+        params = self.get_params()
+        plan = make_plan(params, Data(n_rows, X.shape[1], incremental, fitted), self._purpose)
         with torch_threads(plan.n_threads):
             if continuing:
                 network = copy.deepcopy(self.module_)
@@ -179,10 +179,9 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         self._rng_ = rng
         self._optimizer_state = history.optimizer_state
         network_values, training_values = published(plan)
-        params = self.get_params()
-        for name, value in {**network_values, **training_values}.items():
-            if name in params or name in LAYOUT_VALUES:
-                setattr(self, f"{name}_", value)
+        values = {**network_values, **training_values}
+        publish(self, {name: value for name, value in values.items()
+                       if name in params or name in LAYOUT_VALUES})
         record_history(self, history, incremental and continuing)
 
     def _validate_training_rows(self, X, reset):

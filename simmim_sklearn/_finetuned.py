@@ -26,7 +26,7 @@ from ._base import (
     validation_split,
 )
 from ._data import TaskRows, validate_rows
-from ._plan import Data, make_plan, published, resolve_device, threads
+from ._plan import Data, make_plan, publish, published, resolve_device, threads
 from ._tensorboard import tensorboard_log
 from ._threads import torch_threads
 from ._transformer import SimMIMTransformer
@@ -173,9 +173,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         self.module_ = network
         self._rng_ = rng
         self._optimizer_state = history.optimizer_state
-        _, loop_values = published(plan)
-        for name, value in loop_values.items():
-            setattr(self, f"{name}_", value)
+        publish(self, published(plan)[1])
         record_history(self, history, incremental and continuing)
 
     def _pretrained_network(self, X, rng, pretrain):
@@ -206,10 +204,8 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
             network.drop_self_supervised_heads()
         layout_values, training_values = published(plan)
         training_values["max_iter"] = training_values["max_iter"] if trained else 0
-        for name, value in layout_values.items():
-            setattr(self, f"{name}_", value)
-        for name, value in training_values.items():
-            setattr(self, f"pretrain_{name}_", value)
+        publish(self, layout_values)
+        publish(self, training_values, prefix="pretrain_")
         return network, network_plan
 
     def _validate_rows_and_targets(self, X, y, reset):

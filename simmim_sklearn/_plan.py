@@ -248,6 +248,13 @@ def published(plan):
     return layout, loop
 
 
+def publish(estimator, values, prefix=""):
+    """Set each of ``values`` (from ``published``) on ``estimator`` as the fitted attribute
+    ``f"{prefix}{name}_"``."""
+    for name, value in values.items():
+        setattr(estimator, f"{prefix}{name}_", value)
+
+
 def vocabulary_limits(params):
     """The most ordinary tokens that ``params``' vocabulary keeps, and how often a token must
     be seen in the fit corpus to be kept (``max_vocabulary="auto"``, see the constants)."""

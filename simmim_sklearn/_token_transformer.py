@@ -25,7 +25,7 @@ from ._base import (
     store_parameters,
     validation_split,
 )
-from ._plan import Corpus, make_plan, published, threads, vocabulary_limits
+from ._plan import Corpus, make_plan, publish, published, threads, vocabulary_limits
 from ._threads import torch_threads
 from .nn._token_model import (
     MASK_ID,
@@ -317,8 +317,7 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self._rng_ = rng
         self._optimizer_state = history.optimizer_state
         network_values, loop_values = published(plan)
-        for name, value in {**network_values, **loop_values}.items():
-            setattr(self, f"{name}_", value)
+        publish(self, {**network_values, **loop_values})
         record_history(self, history, incremental and continuing)
 
     def _sequences(self, documents):
