@@ -11,6 +11,8 @@ import torch
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
+from .nn._training import batch_indices
+
 # Rows read at once from an out-of-core array (16 MiB of float32 at 64 features): large enough
 # for fast sequential reads, small enough to bound the memory a pass over the data needs.
 CHUNK_ROWS = 65_536
@@ -120,17 +122,6 @@ def _float32_tensor(block, device, pin):
     return tensor.to(device)
 
 
-def _batch_rows(n_rows, batch_size, generator, device):
-    """The rows of each batch of an epoch over ``n_rows`` in-memory rows: slices in order, or
-    index tensors of one global shuffle (one ``randperm``) when a ``generator`` is given."""
-    order = None
-    if generator is not None:
-        order = torch.randperm(n_rows, generator=generator, device=device)
-    for start in range(0, n_rows, batch_size):
-        rows = slice(start, start + batch_size)
-        yield order[rows] if order is not None else rows
-
-
 class TensorRows:
     """In-memory rows as one float32 tensor on ``device``; an epoch is one global shuffle."""
 
@@ -146,7 +137,7 @@ class TensorRows:
 
     def batches(self, batch_size, generator=None):
         """Blocks of ``batch_size`` rows, shuffled when a ``generator`` is given."""
-        for rows in _batch_rows(len(self.X), batch_size, generator, self.device):
+        for rows in batch_indices(len(self.X), batch_size, generator, self.device):
             yield self.X[rows]
 
 
@@ -172,7 +163,7 @@ class TaskRows(TensorRows):
 
     def batches(self, batch_size, generator=None):
         """``TaskBatch``es of ``batch_size`` rows, shuffled when a ``generator`` is given."""
-        for rows in _batch_rows(len(self.X), batch_size, generator, self.device):
+        for rows in batch_indices(len(self.X), batch_size, generator, self.device):
             yield TaskBatch(self.X[rows], self.targets[rows], self.weight[rows])
 
 

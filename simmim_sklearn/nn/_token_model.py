@@ -10,7 +10,7 @@ from torch import nn
 
 from ._encoders import ResidualMLPBlock, build_encoder, pool_present
 from ._masking import random_token_mask
-from ._training import EVALUATION_SEED, LoopConfig, fit_epochs
+from ._training import EVALUATION_SEED, LoopConfig, batch_indices, fit_epochs
 
 # The symbol ids that no token has: padding (absent positions), unknown tokens and the mask.
 PADDING_ID, UNKNOWN_ID, MASK_ID = 0, 1, 2
@@ -141,9 +141,8 @@ def train_tokens(network, ids, config, generator, val_ids=None, optimizer_state=
     device = ids.device
 
     def epoch_batches():
-        order = torch.randperm(len(ids), generator=generator, device=device)
-        for start in range(0, len(ids), config.batch_size):
-            yield ids[order[start:start + config.batch_size]]
+        for rows in batch_indices(len(ids), config.batch_size, generator, device):
+            yield ids[rows]
 
     def batch_loss(batch):
         predicted, decoded, n_predicted = masked_token_terms(network, batch, config.mask_ratio,

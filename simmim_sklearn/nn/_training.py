@@ -203,6 +203,17 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
     )
 
 
+def batch_indices(n_rows, batch_size, generator, device):
+    """The rows of each batch of an epoch over ``n_rows`` in-memory rows: slices in order, or
+    index tensors of one global shuffle (one ``randperm``) when a ``generator`` is given."""
+    order = None
+    if generator is not None:
+        order = torch.randperm(n_rows, generator=generator, device=device)
+    for start in range(0, n_rows, batch_size):
+        rows = slice(start, start + batch_size)
+        yield order[rows] if order is not None else rows
+
+
 def fit_epochs(network, parameters, config, epoch_batches, n_batches, batch_loss, device,
                validation_score=None, optimizer_state=None, after_step=None, on_epoch=None):
     """The training loop shared by masked pretraining and fine-tuning.
