@@ -22,21 +22,23 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
-def write_results(name, tables, notes=""):
-    """Save ``tables`` ({title: list of row dicts}) as JSON and as Markdown tables."""
-    RESULTS.mkdir(exist_ok=True)
+def write_results(name, tables, notes="", directory=None, extra=None):
+    """Save ``tables`` ({title: list of row dicts}) as JSON and as Markdown tables, in
+    ``directory`` (default ``benchmarks/results``); ``extra`` (a dict) goes into the JSON
+    only, for figures too long for a table, such as per-seed values."""
+    directory = RESULTS if directory is None else Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     machine = {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "processor": platform.machine(),
     }
-    (RESULTS / f"{name}.json").write_text(
-        json.dumps({"machine": machine, "tables": tables, "notes": notes}, indent=2)
-    )
+    (directory / f"{name}.json").write_text(json.dumps(
+        {"machine": machine, "tables": tables, "notes": notes, **(extra or {})}, indent=2))
     parts = [f"# {name}", "", notes, ""] if notes else [f"# {name}", ""]
     for title, rows in tables.items():
         parts += [f"## {title}", "", markdown_table(rows), ""]
     parts.append(f"Machine: {machine}")
-    (RESULTS / f"{name}.md").write_text("\n".join(parts) + "\n")
+    (directory / f"{name}.md").write_text("\n".join(parts) + "\n")
     print("\n".join(parts))
