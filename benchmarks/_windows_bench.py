@@ -45,9 +45,9 @@ def parse_args(doc, sets, seeds=MODEL_SEEDS):
                         "e.g. --variant 'no pretraining={\"pretrain_iter\": 0}'")
     parser.add_argument("--transformer-variant", action="append", default=[],
                         metavar="NAME=JSON", help="add the SimMIMTransformer pipeline with "
-                        "these parameters, e.g. --transformer-variant 'one epoch={\"max_iter\": 1}'")
+                        "these parameters, e.g. 'one epoch={\"max_iter\": 1}'")
     parser.add_argument("--out", type=Path, help="output directory (default "
-                        "benchmarks/results; with --quick, %s)" % QUICK_OUT)
+                        f"benchmarks/results; with --quick, {QUICK_OUT})")
     args = parser.parse_args()
     args.sets = args.sets or list(sets)[:1 if args.quick else None]
     args.seeds = tuple(args.seeds or (seeds[:1] if args.quick else seeds))
