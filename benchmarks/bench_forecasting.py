@@ -115,8 +115,10 @@ def boosting():
 
 
 def plain_pipeline(window_length, seed):
+    # Without the kernel bank, as SimMIMForecaster's default transformer.
     return LevelRegressor(make_pipeline(
-        SimMIMTransformer(input_shape=(1, window_length), random_state=seed), ridge_cv()))
+        SimMIMTransformer(input_shape=(1, window_length), kernel_features=0,
+                          random_state=seed), ridge_cv()))
 
 
 def rolling_origin_split(y, window_length, horizon, inputs=None):

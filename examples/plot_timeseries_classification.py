@@ -6,7 +6,8 @@ GunPoint (from aeon, bundled with the package) holds univariate series of length
 series is one row; ``input_shape=(1, 150)`` tells :class:`simmim_sklearn.SimMIMTransformer`
 to cut it into patches, hide whole patches while training, and pool a convolutional encoder's
 output into the representation, followed by the max over the window of every encoder block's
-output (one feature per channel and receptive field). The transformer is fitted on the
+output (one feature per channel and receptive field) and by the shares of positive values
+of a fixed bank of multi-dilation kernels (``kernel_features``). The transformer is fitted on the
 training split only, inside a Pipeline with a logistic regression, and compared with the same
 classifier on raw values.
 

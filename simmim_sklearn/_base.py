@@ -279,14 +279,16 @@ def new_network(plan, X, rng):
             shape, plan.patch_size, plan.encoder, plan.n_components, plan.hidden_width,
             plan.depth, center=mean, scale=scale, linear=plan.linear,
             n_linear=plan.n_linear, mask_span=plan.mask_span,
-            self_supervised=plan.self_supervised,
+            self_supervised=plan.self_supervised, kernel_features=plan.kernel_features,
+            kernel_seed=seed,
         )
     # Images have no linear path of raw values, but their linear decoder starts at PCA too.
     pca_width = plan.n_components if plan.linear is None else plan.n_linear
     first_rows = next(row_blocks(X, PCA_INIT_MAX_ROWS))
-    network.init_linear_maps(
-        *_principal_components((first_rows - mean) / scale, pca_width, seed)
-    )
+    standardized = (first_rows - mean) / scale
+    network.init_linear_maps(*_principal_components(standardized, pca_width, seed))
+    if network.kernel_bank is not None:
+        network.kernel_bank.fit_biases(standardized.reshape(len(standardized), *shape))
     return network, mean, scale
 
 

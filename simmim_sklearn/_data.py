@@ -144,11 +144,14 @@ class TensorRows:
 @dataclass
 class TaskBatch:
     """A block of fine-tuning rows: the rows, their targets (class indices or standardised
-    targets, NaN where unknown) and their loss weights, float32 tensors on one device."""
+    targets, NaN where unknown), their loss weights and, where the network has a kernel bank,
+    the rows' bank features (fixed: computed once, not at every epoch), float32 tensors on
+    one device."""
 
     x: torch.Tensor
     targets: torch.Tensor
     weight: torch.Tensor
+    bank_features: torch.Tensor | None = None
 
 
 class TaskRows(TensorRows):
@@ -156,15 +159,18 @@ class TaskRows(TensorRows):
     weights, of shape (n_rows,): ``TensorRows`` whose batches are ``TaskBatch``es, shuffled
     together by the same draws."""
 
-    def __init__(self, X, targets, weight, device):
+    def __init__(self, X, targets, weight, device, bank_features=None):
         super().__init__(X, device)
         self.targets = _float32_tensor(targets, device, pin=False)
         self.weight = _float32_tensor(weight, device, pin=False)
+        self.bank_features = (None if bank_features is None
+                              else _float32_tensor(bank_features, device, pin=False))
 
     def batches(self, batch_size, generator=None):
         """``TaskBatch``es of ``batch_size`` rows, shuffled when a ``generator`` is given."""
         for rows in batch_indices(len(self.X), batch_size, generator, self.device):
-            yield TaskBatch(self.X[rows], self.targets[rows], self.weight[rows])
+            bank = None if self.bank_features is None else self.bank_features[rows]
+            yield TaskBatch(self.X[rows], self.targets[rows], self.weight[rows], bank)
 
 
 class ChunkedRows:

@@ -50,6 +50,10 @@ n_components_ : int
         Whether the pretrained representation is averaged over one-position shifts
         (images; see :class:`SimMIMTransformer`); ``SimMIMClassifier`` spreads its labels
         over it, while the head reads the unshifted representation.
+    kernel_features_ : int
+        Number of kernel bank features that follow the pretrained representation on
+        windows (see :class:`SimMIMTransformer`'s ``kernel_features``); the head reads them,
+        computed once per row for fine-tuning. 0 without a bank.
     pretrain_batch_size_ : int
         Rows per pretraining step.
     pretrain_max_iter_ : int
@@ -156,11 +160,14 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         val_rows = None
         if val_labeled is not None:
             held_out[labeled_rows[val_labeled]] = True
-            val_rows = self._task_rows(X, targets, weights, np.flatnonzero(held_out), device)
+            val_rows = self._task_rows(network, X, targets, weights, np.flatnonzero(held_out),
+                                       device)
         with self._inference_threads(len(X)):
             targets, weights, fine_tuned = self._unlabeled_targets(
                 network, X, targets, weights, labeled & ~held_out, ~labeled, device)
-        rows = self._task_rows(X, targets, weights, np.flatnonzero(fine_tuned), device)
+        with self._inference_threads(len(X)):
+            rows = self._task_rows(network, X, targets, weights, np.flatnonzero(fine_tuned),
+                                   device)
         plan = make_plan(self.get_params(), Data(len(rows), X.shape[1], incremental,
                                                  self._network_plan), "finetuning")
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
@@ -229,9 +236,18 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         return targets, weights, labeled
 
     @staticmethod
-    def _task_rows(X, targets, weights, indices, device):
-        """The fine-tuning rows at ``indices``: each row, its targets and its weight."""
-        return TaskRows(X[indices], targets[indices], weights[indices], device)
+    def _task_rows(network, X, targets, weights, indices, device):
+        """The fine-tuning rows at ``indices``: each row, its targets, its weight and, where
+        the ``network``'s backbone has a kernel bank, its bank features, computed once here
+        rather than at every epoch (they have no parameter to train)."""
+        backbone = network.backbone
+        bank = None
+        if backbone.kernel_bank is not None:
+            with torch.no_grad():
+                bank = map_row_blocks(
+                    lambda rows: backbone.bank_features(backbone.standardize(rows.float())),
+                    X[indices], backbone.kernel_bank.n_features, device, dtype=np.float32)
+        return TaskRows(X[indices], targets[indices], weights[indices], device, bank)
 
     def _outputs(self, X):
         """The head's outputs (class scores or standardised targets) for ``X``, computed in

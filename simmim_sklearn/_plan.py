@@ -17,6 +17,7 @@ import torch
 from ._layout import validated_input_shape, validated_patch_size
 from ._threads import auto_threads, work_per_step
 from .nn._encoders import conv_dilations
+from .nn._kernel_bank import kernel_bank_width
 from .nn._patching import token_grid
 from .nn._token_model import TokenTrainingConfig
 from .nn._training import LoopConfig, TrainingConfig
@@ -54,6 +55,9 @@ CONV_IMAGE_TOKEN_COST = 2.5
 # minimum: on small sets many small steps show each row in many masks and crops.
 SELF_SUPERVISED_BATCH_FRACTION = 1 / 64
 SELF_SUPERVISED_MIN_BATCH = 16
+# kernel_features="auto" on windows: MiniRocket's default width, where its accuracy levels
+# off over the UCR archive (Dempster et al., 2021).
+WINDOW_KERNEL_FEATURES = 10_000
 # consistency_weight="auto" on images; tabular rows and windows get none.
 IMAGE_CONSISTENCY_WEIGHT = 1.0
 # latent_weight="auto" on windows with an encoder over tokens; 0 elsewhere.
@@ -141,6 +145,8 @@ class NetworkPlan:
     mask_span: int
     # Whether the network carries the teacher and heads that the latent and view terms train.
     self_supervised: bool
+    # Features of the fixed kernel bank that follow the encoder's (windows only; 0 for none).
+    kernel_features: int = 0
 
     @property
     def grid(self):
@@ -239,6 +245,9 @@ def published(plan):
             encoder=network.encoder, depth=network.depth, n_components=network.n_components,
             mask_span=network.mask_span, average_shifts=plan.average_shifts,
         )
+        # The imputer's network has no bank, nor a parameter for one.
+        if network is not None and network.linear != "conditional":
+            layout["kernel_features"] = network.kernel_features
     training = plan.training
     loop = dict(batch_size=training.batch_size, max_iter=training.n_epochs,
                 device=str(plan.device), n_threads=plan.n_threads)
@@ -337,7 +346,24 @@ def _network_plan(params, n_features, purpose):
         mask_span=(max(1, round(grid[0] * SPAN_FRACTION))
                    if layout == "window" and linear == "pca" else 1),
         self_supervised=bool(over_tokens and (latent or view)),
+        kernel_features=_kernel_features(params.get("kernel_features", 0), shape, layout,
+                                         purpose),
     )
+
+
+def _kernel_features(kernel_features, shape, layout, purpose):
+    """The kernel bank's width: about ``WINDOW_KERNEL_FEATURES`` on a window's representation
+    with "auto", none elsewhere; an explicit width only where there is a window to
+    convolve. Rounded to what the bank gives (``nn.kernel_bank_width``)."""
+    window = layout == "window" and purpose != "imputation"
+    if kernel_features == "auto":
+        kernel_features = WINDOW_KERNEL_FEATURES if window else 0
+    if kernel_features and not window:
+        raise ValueError(
+            f"kernel_features={kernel_features!r} convolves windows; this input is laid out "
+            f"as {layout} rows. Pass input_shape=(C, L) or set kernel_features=0."
+        )
+    return kernel_bank_width(shape[1], kernel_features) if kernel_features else 0
 
 
 def _auto_patch_size(spatial, layout):

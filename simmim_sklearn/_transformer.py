@@ -1,6 +1,6 @@
 """SimMIMTransformer: masked-modeling representations as a scikit-learn transformer."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -30,7 +30,8 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Width of the representation, which ``inverse_transform`` decodes. With the
         ``"conv"`` and ``"transformer"`` encoders, ``transform`` appends to it the max over
         the row of every encoder block's output (``hidden_width * max(1, depth_)`` more
-        columns, not counted here). ``"auto"`` is 16 for tabular rows; for images, as many
+        columns, not counted here), and on windows the kernel bank's features
+        (``kernel_features``). ``"auto"`` is 16 for tabular rows; for images, as many
         as the encoder pools: ``2 * hidden_width`` (256 by default) with ``"conv"`` and
         ``"transformer"``, ``hidden_width`` with ``"mlp"``; for windows, 8 components, a
         linear map of the window started at PCA and corrected by the encoder, with
@@ -115,6 +116,20 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         hidden, must encode alike and unlike the other rows of the batch (InfoNCE, as in
         TS2Vec and SimCLR). It about doubles the fit time (see How the defaults were
         chosen). Try 1 where rows are many and crops of a row keep its class.
+    kernel_features : int or "auto", default="auto"
+        Number of features from a fixed bank of 84 convolution kernels of 9 taps at
+        exponentially spaced dilations (MiniRocket's), appended by ``transform`` on windows
+        with the ``"conv"`` or ``"transformer"`` encoder: for each kernel, dilation and bias,
+        the share of the window's steps where the kernel's response exceeds the bias, the
+        biases being quantiles of the training windows' responses. The kernels sum to zero
+        and the shares ignore the window's scale, so these features count where each shape
+        occurs, at every scale of time. Nothing in them is trained: the masked model learns
+        the columns before them, and fine-tuning (``SimMIMClassifier``) reads both. On a few
+        dozen training windows they carry most of the accuracy of a linear classifier (see
+        How the defaults were chosen). ``"auto"`` is 10,000 on windows (rounded down to a
+        multiple of 84 per dilation: 9,996) and 0 elsewhere; 0 leaves the learned columns
+        alone, which ``inverse_transform`` reads either way. Lower it for a narrower
+        representation or a faster ``transform``.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs. ``"auto"`` aims at 2,000 optimisation steps, so that the
         cost follows the amount of data; for ``"conv"`` and ``"transformer"`` the steps are
@@ -207,6 +222,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
     average_shifts_ : bool
         Whether ``transform`` averages over shifts (``average_shifts`` with ``"auto"``
         resolved).
+    kernel_features_ : int
+        Number of kernel bank features ``transform`` appends (``kernel_features`` with
+        ``"auto"`` resolved, rounded to what the bank gives; 0 without a bank).
     mask_span_ : int
         Length, in tokens, of the runs that training hides (``mask_ratio``'s spans).
     batch_size_ : int
@@ -251,6 +269,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         "average_shifts": ["boolean", StrOptions({"auto"})],
         "latent_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "view_weight": [Interval(Real, 0, None, closed="left")],
+        "kernel_features": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -270,6 +289,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         average_shifts="auto",
         latent_weight="auto",
         view_weight=0.0,
+        kernel_features="auto",
         max_iter="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -301,8 +321,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Z : ndarray of shape (n_samples, n_features_out)
             Representation (``n_components_`` columns), followed for the ``"conv"`` and
             ``"transformer"`` encoders by the maxima of every encoder block
-            (``hidden_width * max(1, depth_)`` more columns), in the dtype of ``X``
-            (float32 or float64).
+            (``hidden_width * max(1, depth_)`` more columns) and on windows by the kernel
+            bank's features (``kernel_features_`` more), in the dtype of ``X`` (float32 or
+            float64).
         """
         check_is_fitted(self)
         X = validate_rows(self, X, reset=False, dtype=[np.float64, np.float32],
@@ -315,8 +336,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features_out)
-            Representations, as returned by ``transform``; the block maxima that follow the
-            ``n_components`` columns, where there are any, are ignored.
+            Representations, as returned by ``transform``; the block maxima and kernel bank
+            features that follow the ``n_components`` columns, where there are any, are
+            ignored.
 
         Returns
         -------
@@ -327,8 +349,10 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         Z = check_array(X, dtype=[np.float64, np.float32])
         n_features_out = self._n_features_out
         if Z.shape[1] != n_features_out:
-            maxima = n_features_out - self.n_components_
+            maxima = n_features_out - self.n_components_ - self.kernel_features_
             block_maxima = f" plus {maxima} block maxima" if maxima else ""
+            if self.kernel_features_:
+                block_maxima += f" plus {self.kernel_features_} kernel bank features"
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
                 f"{n_features_out} features as input (n_components="

@@ -19,9 +19,12 @@ def test_shapes_for_windows_and_images(encoder, input_shape, patch_size):
         encoder=encoder, input_shape=input_shape, patch_size=patch_size, **TINY
     ).fit(X)
     Z = model.transform(X)
-    # Encoders over tokens append every block's maxima to the representation.
+    # Encoders over tokens append every block's maxima to the representation, then on
+    # windows the kernel bank's features.
     block_maxima = encoder != "mlp"
-    assert Z.shape == (12, 3 + block_maxima * TINY["hidden_width"] * TINY["depth"])
+    assert model.kernel_features_ == (9_996 if block_maxima and len(input_shape) == 2 else 0)
+    assert Z.shape == (12, 3 + block_maxima * TINY["hidden_width"] * TINY["depth"]
+                       + model.kernel_features_)
     assert np.isfinite(Z).all()
     assert model.inverse_transform(Z).shape == X.shape
     assert model.encoder_ == encoder
@@ -100,10 +103,10 @@ def test_auto_components_depend_on_the_layout():
     assert image.transform(X).shape == (12, 2 * TINY["hidden_width"] + block_maxima)
     assert tabular.module_.linear_encoder.out_features == 16
     assert window.n_components_ == 8
-    assert window.transform(X).shape == (12, 8 + block_maxima)
+    assert window.transform(X).shape == (12, 8 + block_maxima + window.kernel_features_)
     assert window.module_.linear_encoder.out_features == 8
     wide = SimMIMTransformer(input_shape=(1, 24), **{**fit, "n_components": 20}).fit(X)
-    assert wide.transform(X).shape == (12, 20 + block_maxima)
+    assert wide.transform(X).shape == (12, 20 + block_maxima + wide.kernel_features_)
     assert wide.module_.linear_encoder.out_features == 8
     narrow = SimMIMTransformer(input_shape=(1, 24), **{**fit, "n_components": 5}).fit(X)
     assert narrow.module_.linear_encoder.out_features == 5
@@ -279,7 +282,7 @@ def block_maxima_by_hand(model, X):
 def test_block_maxima_follow_the_representation(encoder, input_shape):
     X = np.random.RandomState(0).normal(size=(12, 60))
     # Patches that divide the axes: no padding, which the computation by hand leaves out.
-    params = dict(TINY, average_shifts=False, patch_size=2)
+    params = dict(TINY, average_shifts=False, patch_size=2, kernel_features=0)
     model = SimMIMTransformer(input_shape=input_shape, encoder=encoder, **params).fit(X)
     Z = model.transform(X)
     assert Z.shape == (12, 3 + TINY["hidden_width"] * TINY["depth"])
@@ -296,13 +299,14 @@ def test_inverse_transform_decodes_the_representation_and_ignores_block_maxima()
     moved[:, 3:] += 1.0
     np.testing.assert_array_equal(model.inverse_transform(moved), model.inverse_transform(Z))
     assert not np.allclose(model.inverse_transform(Z + 1.0), model.inverse_transform(Z))
-    with pytest.raises(ValueError, match=r"expects 19 features .*n_components=3 plus 16 block"):
+    with pytest.raises(ValueError, match=r"expects 10015 features .*n_components=3 plus 16 block"
+                                         r" maxima plus 9996 kernel bank features"):
         model.inverse_transform(Z[:, :3])
 
 
 @pytest.mark.parametrize("encoder", ["conv", "transformer"])
 def test_encoders_without_blocks_take_the_maxima_of_their_embedded_tokens(encoder):
     X = np.random.RandomState(0).normal(size=(12, 24))
-    params = dict(TINY, depth=0, encoder=encoder, input_shape=(1, 24))
+    params = dict(TINY, depth=0, encoder=encoder, input_shape=(1, 24), kernel_features=0)
     Z = SimMIMTransformer(**params).fit(X).transform(X)
     assert Z.shape == (12, 3 + TINY["hidden_width"]) and np.isfinite(Z).all()

@@ -162,9 +162,11 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
 
     transformer : SimMIMTransformer, default=None
         The transformer giving the features, cloned into ``transformer_``; ``None`` is
-        ``SimMIMTransformer(input_shape=input_shape, random_state=random_state)``, with a
-        single channel when ``input_shape`` is None. Give one to change its parameters (its
-        ``input_shape`` should match).
+        ``SimMIMTransformer(input_shape=input_shape, kernel_features=0,
+        random_state=random_state)``, with a single channel when ``input_shape`` is None:
+        without the kernel bank, whose counts of where each shape occurs in a window were
+        not measured on forecasting (the forecasts are those of the learned features). Give
+        one to change its parameters (its ``input_shape`` should match).
 
     feature_weight : float, default=0.1
         Square root of the SimMIM features' total variance relative to the lags' (each
@@ -306,7 +308,7 @@ class SimMIMForecaster(RegressorMixin, BaseEstimator):
                 )
         transformer = self.transformer if self.transformer is not None else (
             SimMIMTransformer(input_shape=(n_channels, X.shape[1] // n_channels),
-                              random_state=self.random_state))
+                              kernel_features=0, random_state=self.random_state))
         alphas = DEFAULT_ALPHAS if self.alphas is None else self.alphas
         cv = self.cv
         if isinstance(cv, Integral):

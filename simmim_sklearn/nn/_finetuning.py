@@ -26,10 +26,13 @@ class TaskNetwork(nn.Module):
         width = backbone.n_features_out
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, n_outputs))
 
-    def forward(self, x):
+    def forward(self, x, bank_features=None):
+        """Outputs for rows ``x``; ``bank_features``, the rows' kernel bank features where
+        the backbone has a bank, saves computing them again."""
         backbone = self.backbone
         z = backbone.encode_standardized(backbone.standardize(x),
-                                         block_maxima=backbone.over_tokens)
+                                         block_maxima=backbone.over_tokens,
+                                         bank_features=bank_features)
         return self.head(z)
 
 
@@ -66,7 +69,7 @@ def task_loss_terms(network, batch, classification):
     targets and weights): cross-entropy of the class index for classification; otherwise the
     squared error of each standardised target, NaN targets weighing 0."""
     targets, weight = batch.targets, batch.weight
-    output = network(batch.x)
+    output = network(batch.x, batch.bank_features)
     if classification:
         error = F.cross_entropy(output.float(), targets[:, 0].long(), reduction="none")
         return (error * weight).sum(), weight.sum()

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._encoders import TokenGridEncoder, build_encoder
+from ._kernel_bank import KernelBank
 from ._patching import Patcher, one_step_shifts
 
 # Floor of the factor model's initial noise variance (standardised units): with as many
@@ -53,7 +54,8 @@ class SimMIMNetwork(nn.Module):
     """
 
     def __init__(self, shape, patch, encoder, n_components, hidden_width, depth, center, scale,
-                 linear="pca", n_linear=None, mask_span=1, self_supervised=False):
+                 linear="pca", n_linear=None, mask_span=1, self_supervised=False,
+                 kernel_features=0, kernel_seed=0):
         super().__init__()
         self.patcher = Patcher(shape, patch)
         # Run length, in tokens, of the spans that training hides.
@@ -82,6 +84,9 @@ class SimMIMNetwork(nn.Module):
         )
         self.teacher = self.latent_head = self.view_head = None
         self.over_tokens = isinstance(self.encoder, TokenGridEncoder)
+        self.kernel_bank = (KernelBank(shape, kernel_features, kernel_seed)
+                            if kernel_features and self.over_tokens and len(shape) == 2
+                            else None)
         if self.over_tokens and self_supervised:
             self.teacher = copy.deepcopy(self.encoder).requires_grad_(False)
             self.latent_head = nn.Linear(hidden_width, hidden_width)
@@ -103,7 +108,8 @@ class SimMIMNetwork(nn.Module):
         maxima for encoders over tokens."""
         if not self.over_tokens:
             return self.n_components
-        return self.n_components + self.encoder.n_block_features
+        bank = 0 if self.kernel_bank is None else self.kernel_bank.n_features
+        return self.n_components + self.encoder.n_block_features + bank
 
     def drop_self_supervised_heads(self):
         """Remove the teacher and heads that only the latent and view terms train."""
@@ -136,11 +142,13 @@ class SimMIMNetwork(nn.Module):
     def standardize(self, x):
         return (x - self.center) / self.scale
 
-    def encode_standardized(self, xs, hide=None, block_maxima=False):
+    def encode_standardized(self, xs, hide=None, block_maxima=False, bank_features=None):
         """Representation of standardised rows; NaN entries and ``hide`` tokens are hidden.
 
         With ``block_maxima`` (encoders over tokens), the encoder's maxima of every block
-        (``TokenGridEncoder.block_maxima``) follow the representation's columns.
+        (``TokenGridEncoder.block_maxima``) follow the representation's columns, then the
+        kernel bank's features where there is a bank: ``bank_features`` where given (they
+        depend on the rows alone), else computed from ``xs``.
         """
         tokens, missing_entries, missing = self.tokens(xs)
         hidden = missing if hide is None else missing | hide
@@ -150,7 +158,15 @@ class SimMIMNetwork(nn.Module):
         outputs = self.encoder.block_outputs(tokens, hidden, missing)
         z = self.representation(self.encoder.pool(outputs, missing), tokens, missing_entries,
                                 hidden)
-        return torch.cat([z, self.encoder.block_maxima(outputs, missing)], dim=1)
+        pooled = [z, self.encoder.block_maxima(outputs, missing)]
+        if self.kernel_bank is not None:
+            pooled.append(self.bank_features(xs) if bank_features is None
+                          else bank_features.to(z.dtype))
+        return torch.cat(pooled, dim=1)
+
+    def bank_features(self, xs):
+        """The kernel bank's features of standardised rows ``xs``."""
+        return self.kernel_bank(xs.reshape(-1, *self.patcher.shape))
 
     def tokens(self, xs):
         """Standardised rows as tokens with NaN entries zeroed, the flags of those entries,
