@@ -105,10 +105,12 @@ class KernelBank(nn.Module):
         n_kernels = len(KERNEL_INDICES)
         order = torch.arange(1, self.n_features + 1, dtype=torch.float64)
         quantiles = ((order * GOLDEN_RATIO) % 1).float().reshape(n_kernels, -1)
+        kernels = torch.arange(n_kernels)
         start = 0
         for index, count in enumerate(self.counts):
             rows = torch.randint(len(x), (n_kernels,), generator=generator)
-            per_kernel = self.responses(x[rows], index)[torch.arange(n_kernels), torch.arange(n_kernels)]
+            # Kernel k's responses on the window drawn for it.
+            per_kernel = self.responses(x[rows], index)[kernels, kernels]
             q = quantiles[:, start:start + count]
             self.biases[:, start:start + count] = torch.stack(
                 [torch.quantile(per_kernel[k], q[k]) for k in range(n_kernels)])
