@@ -1,0 +1,139 @@
+"""Data-parallel training in the loop: which process this is, its share of each batch, the
+network wrapped in ``DistributedDataParallel`` and the sums that every process must agree on.
+
+The communication is torch.distributed's (the process group that ``_distributed`` sets up);
+nothing here starts or ends a group. A ``World`` of one process makes every function here a
+no-op, so the single-process loop runs exactly as before.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+
+@dataclass(frozen=True)
+class World:
+    """The processes training one model: this one's ``rank`` among ``size``."""
+
+    rank: int = 0
+    size: int = 1
+
+    @property
+    def distributed(self):
+        return self.size > 1
+
+
+SINGLE = World()
+
+
+@dataclass
+class Shard:
+    """One process's share of a batch source: ``world`` says which, and ``generator``, seeded
+    alike in every process, draws the order of the rows shared by all of them."""
+
+    world: World
+    generator: torch.Generator | None
+
+
+def split_sizes(n_rows, size):
+    """Sizes of ``size`` contiguous parts of ``n_rows`` rows, as equal as can be, the larger
+    first (as ``numpy.array_split``)."""
+    base, extra = divmod(n_rows, size)
+    return [base + (rank < extra) for rank in range(size)]
+
+
+def share_bounds(n_rows, world):
+    """Start and stop of the ``world.rank``-th of the contiguous parts of ``n_rows`` rows."""
+    sizes = split_sizes(n_rows, world.size)
+    start = sum(sizes[:world.rank])
+    return start, start + sizes[world.rank]
+
+
+def shared_batches(n_rows, batch_size, shuffle, device, shard):
+    """This process's rows of each global batch of ``batch_size`` among ``n_rows``: slices in
+    order, or index tensors of one shuffle drawn by ``shard.generator`` (the same in every
+    process) when ``shuffle``. Each global batch is cut into contiguous parts, one per
+    process, so that the processes together see every row once per epoch, in the batches
+    that one process with the same ``batch_size`` would see."""
+    order = None
+    if shuffle:
+        order = torch.randperm(n_rows, generator=shard.generator, device=device)
+    for start in range(0, n_rows, batch_size):
+        stop = min(start + batch_size, n_rows)
+        first, last = share_bounds(stop - start, shard.world)
+        rows = slice(start + first, start + last)
+        yield order[rows] if order is not None else rows
+
+
+def share_of_batches(n_rows, batch_size, world):
+    """The sizes of this process's parts of the global batches of ``batch_size`` among
+    ``n_rows`` rows (``shared_batches``'s, without the rows)."""
+    return [split_sizes(min(batch_size, n_rows - start), world.size)[world.rank]
+            for start in range(0, n_rows, batch_size)]
+
+
+class _BatchLoss(torch.nn.Module):
+    """A loop's ``batch_loss`` as the forward pass of a module over ``network``: DDP reduces
+    the gradients of what runs through a module's forward."""
+
+    def __init__(self, network, batch_loss):
+        super().__init__()
+        self.network = network
+        self.batch_loss = batch_loss
+
+    def forward(self, batch):
+        return self.batch_loss(batch)
+
+
+def data_parallel(network, batch_loss, world, device):
+    """``batch_loss`` run through ``DistributedDataParallel`` over ``network`` where ``world``
+    has several processes (``batch_loss`` itself otherwise). DDP broadcasts rank 0's weights
+    and buffers when it wraps them, so every process starts from the same model, and averages
+    the gradients over the processes in ``backward``."""
+    if not world.distributed:
+        return batch_loss
+    # Some parameters get no gradient from some batches (the mask embedding where nothing is
+    # hidden, the consistency term's pass where no row is masked): DDP must look for them.
+    return DistributedDataParallel(
+        _BatchLoss(network, batch_loss), find_unused_parameters=True,
+        device_ids=[device.index] if device.type == "cuda" else None,
+    )
+
+
+def reduced_loss(error_sum, weight_sum, world):
+    """The loss whose gradient, averaged over the processes by DDP, is that of the global
+    batch's weighted mean: this process's error sum over the weight of the whole batch (summed
+    over the processes), times the number of processes. One process: the batch's mean."""
+    if not world.distributed:
+        return error_sum / weight_sum.clamp(min=1.0)
+    total_weight = weight_sum.detach().clone()
+    dist.all_reduce(total_weight)
+    return error_sum * world.size / total_weight.clamp(min=1.0)
+
+
+def summed(values, world):
+    """``values`` (a list of numbers or 0-d tensors) summed over the processes, as floats: the
+    same in every process, so that decisions taken on them (early stopping) agree."""
+    if not world.distributed:
+        return [float(value) for value in values]
+    device = next((value.device for value in values if isinstance(value, torch.Tensor)),
+                  torch.device("cpu"))
+    if device.type != "cuda":
+        device = torch.device("cpu")
+    stacked = torch.stack([torch.as_tensor(value, dtype=torch.float64, device=device)
+                           for value in values])
+    dist.all_reduce(stacked)
+    return stacked.tolist()
+
+
+@torch.no_grad()
+def broadcast_state(network, world):
+    """Copy rank 0's weights and buffers into every process's ``network``: the model every
+    process holds after a fit is rank 0's, bit for bit, even where kernels are not
+    deterministic."""
+    if not world.distributed:
+        return
+    for tensor in network.state_dict().values():
+        dist.broadcast(tensor, 0)
