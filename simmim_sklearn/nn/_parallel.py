@@ -6,6 +6,7 @@ nothing here starts or ends a group. A ``World`` of one process makes every func
 no-op, so the single-process loop runs exactly as before.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -94,6 +95,9 @@ def data_parallel(network, batch_loss, world, device):
     the gradients over the processes in ``backward``."""
     if not world.distributed:
         return batch_loss
+    # The gradients of 1 x 1 convolutions come out with other strides than DDP's buckets, which
+    # then copy them: a small cost that DDP would warn of at every fit.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     # Some parameters get no gradient from some batches (the mask embedding where nothing is
     # hidden, the consistency term's pass where no row is masked): DDP must look for them.
     return DistributedDataParallel(
