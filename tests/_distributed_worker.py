@@ -6,7 +6,8 @@ OUT_DIR``. Each process writes what it fitted to ``OUT_DIR/rank<R>.npz`` (or its
 Scenarios:
 
 fits
-    Every estimator fitted data-parallel (``random_state=None`` for the transformer),
+    Every estimator fitted data-parallel (``random_state=None`` for the transformer and
+    the token models),
     ``partial_fit`` and a memmap; rank 0 saves the transformer with joblib; and the training
     loop's exact invariant: the loop over 2 processes against the same global batches in one.
 dies
@@ -24,7 +25,13 @@ from sklearn.datasets import load_diabetes, load_digits
 from threadpoolctl import threadpool_limits
 
 import simmim_sklearn._distributed as distributed
-from simmim_sklearn import SimMIMClassifier, SimMIMImputer, SimMIMRegressor, SimMIMTransformer
+from simmim_sklearn import (
+    SimMIMClassifier,
+    SimMIMImputer,
+    SimMIMRegressor,
+    SimMIMTokenTransformer,
+    SimMIMTransformer,
+)
 from simmim_sklearn.nn import _training
 
 # Tiny models, as tests/fast_settings.py's.
@@ -81,6 +88,13 @@ def fits(out):
     for part in np.array_split(X, 3):
         streamed.partial_fit(part)
     results["partial_fit_state"] = state(streamed.module_)
+    documents = ["".join("ACGT"[(row + column) % 4 if column % 3 else row % 4]
+                         for column in range(12 + row % 5)) for row in range(40)]
+    for analyzer in ("char", "bpe"):
+        tokens = SimMIMTokenTransformer(analyzer, hidden_width=8, depth=1, max_iter=2,
+                                        batch_size=8, early_stopping=True).fit(documents)
+        results[f"tokens_{analyzer}_state"] = state(tokens.module_)
+        results[f"tokens_{analyzer}_world_size"] = tokens.world_size_
     memmap = np.load(out / "digits.npy", mmap_mode="r")
     from_disk = SimMIMTransformer(**TINY, n_components=3, batch_size=BATCH,
                                   random_state=0).fit(memmap)

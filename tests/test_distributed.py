@@ -64,7 +64,8 @@ def _worker_module():
 
 
 @pytest.mark.parametrize("name", ["transformer", "window", "imputer", "classifier",
-                                  "regressor", "partial_fit", "memmap"])
+                                  "regressor", "partial_fit", "memmap", "tokens_char",
+                                  "tokens_bpe"])
 def test_both_ranks_hold_the_same_model(fitted, name):
     (rank0, rank1), _ = fitted
     np.testing.assert_array_equal(rank0[f"{name}_state"], rank1[f"{name}_state"])
@@ -75,6 +76,7 @@ def test_random_state_none_gives_one_model_and_statistics_of_all_rows(fitted):
     # The transformer was fitted with random_state=None: rank 0's seed was shared.
     np.testing.assert_array_equal(rank0["transformer_out"], rank1["transformer_out"])
     assert rank0["world_size"] == rank1["world_size"] == 2
+    assert rank0["tokens_bpe_world_size"] == 2
     # Each rank scaled its half of the rows; their moments were combined.
     X = _worker_module().digits()[0]
     np.testing.assert_array_equal(rank0["mean"], rank1["mean"])
