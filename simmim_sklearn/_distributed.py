@@ -12,6 +12,7 @@ torch.distributed's.
 
 import atexit
 import hashlib
+import multiprocessing
 import os
 import time
 from contextlib import contextmanager
@@ -36,7 +37,8 @@ _fits = 0
 def resolve_world(distributed):
     """The processes that a fit with ``distributed`` trains with: this process alone where
     ``distributed`` is False or nothing says there are others; otherwise the default process
-    group, initialised from the environment where torchrun describes one and none exists.
+    group, initialised from the environment where torchrun started this process and none
+    exists.
 
     Raises
     ------
@@ -47,8 +49,7 @@ def resolve_world(distributed):
         world = SINGLE
     elif dist.is_initialized():
         world = World(dist.get_rank(), dist.get_world_size())
-    elif int(os.environ.get("WORLD_SIZE", "1")) > 1 and all(
-            os.environ.get(name) for name in _ENVIRONMENT):
+    elif _started_by_launcher():
         _initialise_group()
         world = World(dist.get_rank(), dist.get_world_size())
     else:
@@ -60,6 +61,15 @@ def resolve_world(distributed):
             "than one process first; distributed='auto' trains alone where there is none."
         )
     return world
+
+
+def _started_by_launcher():
+    """Whether torchrun's environment describes this very process: it says there are several
+    and this process is not a child of one of them (joblib's workers of ``GridSearchCV(n_jobs=k)``
+    inherit the variables but are no rank of the job: they train alone)."""
+    return (int(os.environ.get("WORLD_SIZE", "1")) > 1
+            and all(os.environ.get(name) for name in _ENVIRONMENT)
+            and multiprocessing.parent_process() is None)
 
 
 def _initialise_group():

@@ -193,3 +193,18 @@ def test_two_gpus_hold_the_same_model_with_nccl(tmp_path):
     rank0, rank1 = (np.load(tmp_path / f"rank{rank}.npz") for rank in range(2))
     for name in ("transformer", "classifier", "memmap"):
         np.testing.assert_array_equal(rank0[f"{name}_state"], rank1[f"{name}_state"])
+
+
+def test_children_of_a_torchrun_process_train_alone(monkeypatch):
+    # joblib's workers (GridSearchCV(n_jobs=k)) inherit torchrun's variables but are no rank
+    # of the job: they must not join its process group.
+    from simmim_sklearn._distributed import resolve_world
+
+    for name, value in dict(RANK="1", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                            MASTER_PORT=str(_free_port())).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("multiprocessing.parent_process", lambda: object())
+    assert resolve_world("auto") == World()
+    assert resolve_world(False) == World()
+    with pytest.raises(ValueError, match="distributed=True needs several processes"):
+        resolve_world(True)
