@@ -11,7 +11,7 @@ import torch
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
-from .nn._parallel import World, share_of_batches, shared_batches
+from .nn._parallel import World, global_batches, share_of_batches, shared_batches
 from .nn._training import batch_indices
 
 # Rows read at once from an out-of-core array (16 MiB of float32 at 64 features): large enough
@@ -145,6 +145,8 @@ class TensorRows:
         return len(self.X)
 
     def n_batches(self, batch_size):
+        if self.shard is not None:
+            return len(global_batches(len(self.X), batch_size, self.shard.world))
         return math.ceil(len(self.X) / batch_size)
 
     def batches(self, batch_size, generator=None):
@@ -199,14 +201,23 @@ class ChunkedRows:
 
     def _chunk_sizes(self):
         full, rest = divmod(self.n_rows, self.chunk_rows)
-        return [self.chunk_rows] * full + ([rest] if rest else [])
+        sizes = [self.chunk_rows] * full + ([rest] if rest else [])
+        if self.shard is not None and full and 0 < rest < self.shard.world.size:
+            # A last chunk with fewer rows than processes joins the one before (see
+            # global_batches).
+            sizes[-2:] = [self.chunk_rows + rest]
+        return sizes
 
     def n_batches(self, batch_size):
+        if self.shard is not None:
+            return sum(len(global_batches(size, batch_size, self.shard.world))
+                       for size in self._chunk_sizes())
         return sum(math.ceil(size / batch_size) for size in self._chunk_sizes())
 
     def batches(self, batch_size, generator=None):
         """Blocks of at most ``batch_size`` rows, shuffled when a ``generator`` is given."""
-        n_chunks = len(self._chunk_sizes())
+        sizes = self._chunk_sizes()
+        n_chunks = len(sizes)
         chunks = range(n_chunks)
         # One chunk needs no chunk order: its batches then match TensorRows' exactly.
         if generator is not None and n_chunks > 1:
@@ -214,7 +225,7 @@ class ChunkedRows:
             chunks = torch.randperm(n_chunks, generator=order, device=self.device).tolist()
         for chunk in chunks:
             start = chunk * self.chunk_rows
-            stop = min(start + self.chunk_rows, self.n_rows)
+            stop = start + sizes[chunk]
             if self.shard is not None:
                 yield from self._shared_batches(start, stop, batch_size, generator)
                 continue
@@ -233,17 +244,17 @@ class ChunkedRows:
         first = start + sum(totals[:world.rank])
         sizes = share_of_batches(stop - start, batch_size, world)
         if totals[world.rank] == 0:
-            # A chunk smaller than the processes: this one takes part in the steps with no
-            # rows (its loss and weight are then 0).
-            empty = torch.empty((0, self.X.shape[1]), device=self.device)
-            yield from (empty for _ in sizes)
+            # Only in scoring (fewer rows than processes): training has a row in every
+            # process (make_plan).
             return
         X = TensorRows(check_rows(self._read(first, first + totals[world.rank])), self.device,
                        pin=True).X
         order = (torch.randperm(len(X), generator=generator, device=self.device)
                  if generator is not None else torch.arange(len(X), device=self.device))
         for part in torch.split(order, sizes):
-            yield X[part]
+            # Scoring leaves out empty parts, as shared_batches does.
+            if len(part):
+                yield X[part]
 
 
 def training_rows(X, device, indices=None, shard=None):

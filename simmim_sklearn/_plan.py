@@ -204,21 +204,39 @@ def make_plan(params, data, purpose="representation"):
     device = training_device(resolve_device(params["device"]), world)
     if purpose == "finetuning":
         loop = _finetuning_loop(params, data, world)
+        _check_shares(loop, data, world)
         return Plan(None, loop, device, n_threads=threads(params["n_threads"], data.network,
                                                            _rows_per_process(loop, world)),
                     world=world)
     if purpose == "tokens":
         network = data.network or _token_network_plan(params, data)
         training = _token_training(params, data, network, world)
+        _check_shares(training, data, world)
         return Plan(network, training, device,
                     n_threads=threads(params["n_threads"], network,
                                       _rows_per_process(training, world)),
                     world=world)
     network = data.network or _network_plan(params, data.n_features, purpose)
     training = _masked_training(params, data, network, world)
+    _check_shares(training, data, world)
     return Plan(network, training, device, _average_shifts(params, network),
                 threads(params["n_threads"], network, _rows_per_process(training, world)),
                 world)
+
+
+def _check_shares(training, data, world):
+    """Raise a ValueError unless every process has a row in every training step."""
+    if data.n_rows < world.size:
+        raise ValueError(
+            f"{data.n_rows} training rows cannot be shared by the {world.size} processes of "
+            "this distributed fit: each needs at least one. Pass more rows (to partial_fit, "
+            "larger chunks) or set distributed=False."
+        )
+    if training.batch_size < world.size:
+        raise ValueError(
+            f"batch_size={training.batch_size} is the batch of all {world.size} processes "
+            f"together and must be at least {world.size}, one row per process."
+        )
 
 
 def _rows_per_process(training, world):

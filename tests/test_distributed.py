@@ -134,40 +134,45 @@ def test_a_dead_process_fails_the_other_with_an_error_naming_it(tmp_path):
 
 
 @pytest.mark.parametrize("size", [2, 3])
-@pytest.mark.parametrize("n_rows", [301, 2])
+@pytest.mark.parametrize("n_rows", [301, 257])
 def test_in_memory_shares_cover_every_row_once_in_the_global_batches(size, n_rows):
+    # 301 rows in batches of 64 end with a batch of 45; 257 with one of 1 row, fewer than
+    # the processes, which joins the batch before.
     X = np.arange(n_rows, dtype=np.float32)[:, None]
     one = TensorRows(X, torch.device("cpu"))
     for epoch in range(2):
-        generator = torch.Generator().manual_seed(epoch)
-        expected = [batch[:, 0].tolist()
-                    for batch in one.batches(64, torch.Generator().manual_seed(epoch))]
+        one_process = [row for batch in one.batches(64, torch.Generator().manual_seed(epoch))
+                       for row in batch[:, 0].tolist()]
         parts = []
         for rank in range(size):
             shard = Shard(World(rank, size), torch.Generator().manual_seed(epoch))
             rows = TensorRows(X, torch.device("cpu"), shard=shard)
-            parts.append([batch[:, 0].tolist() for batch in rows.batches(64, generator)])
-            assert rows.n_batches(64) == one.n_batches(64) == len(parts[-1])
-        # Rank by rank, each global batch is the one-process batch, cut in order.
-        assert [sum((part[step] for part in parts), []) for step in range(len(expected))] \
-            == expected
+            parts.append([batch[:, 0].tolist() for batch in rows.batches(64, torch.Generator())])
+            assert rows.n_batches(64) == len(parts[-1])
+            assert all(parts[-1]), "every process has rows in every step"
+        assert len({len(part) for part in parts}) == 1
+        # Step by step, the processes' parts in rank order are the one-process batches.
+        assert [row for step in zip(*parts) for part in step for row in part] == one_process
+    assert rows.n_batches(64) == one.n_batches(64) - (n_rows == 257)
 
 
 @pytest.mark.parametrize("size", [2, 3])
-def test_out_of_core_shares_read_every_row_once_per_epoch(size, monkeypatch):
-    # 233 rows in chunks of 50: four full chunks and one of 33, in batches of 16.
+@pytest.mark.parametrize("n_rows", [233, 201])
+def test_out_of_core_shares_read_every_row_once_per_epoch(size, n_rows, monkeypatch):
+    # 233 rows in chunks of 50: four full chunks and one of 33, in batches of 16; or 201:
+    # the last row, fewer than the processes, joins the chunk before.
     monkeypatch.setattr("simmim_sklearn._data.CHUNK_ROWS", 50)
-    X = np.arange(233, dtype=np.float32)[:, None]
+    X = np.arange(n_rows, dtype=np.float32)[:, None]
     seen, n_steps = [], set()
     for rank in range(size):
         shard = Shard(World(rank, size), torch.Generator().manual_seed(1))
         rows = ChunkedRows(X, torch.device("cpu"), shard=shard)
         batches = list(rows.batches(16, torch.Generator().manual_seed(10 + rank)))
+        assert all(len(batch) for batch in batches)
         n_steps |= {len(batches), rows.n_batches(16)}
         seen += [int(value) for batch in batches for value in batch[:, 0]]
-    assert sorted(seen) == list(range(233))
-    # Every process takes the steps of one process.
-    assert n_steps == {ChunkedRows(X, torch.device("cpu")).n_batches(16)}
+    assert sorted(seen) == list(range(n_rows))
+    assert len(n_steps) == 1
 
 
 def test_distributed_true_without_other_processes_raises(digits):
@@ -208,3 +213,19 @@ def test_children_of_a_torchrun_process_train_alone(monkeypatch):
     assert resolve_world(False) == World()
     with pytest.raises(ValueError, match="distributed=True needs several processes"):
         resolve_world(True)
+
+
+def test_every_process_needs_a_row_of_every_batch():
+    from simmim_sklearn._plan import Data, _check_shares
+    from simmim_sklearn.nn._training import LoopConfig
+
+    def loop(batch_size):
+        return LoopConfig(batch_size=batch_size, learning_rate=1e-3, weight_decay=0.0,
+                          n_epochs=1, tol=0.0, n_iter_no_change=1, verbose=0)
+
+    world = World(0, 4)
+    with pytest.raises(ValueError, match="3 training rows cannot be shared by the 4"):
+        _check_shares(loop(3), Data(3, 5), world)
+    with pytest.raises(ValueError, match="batch_size=2 is the batch of all 4 processes"):
+        _check_shares(loop(2), Data(100, 5), world)
+    _check_shares(loop(4), Data(4, 5), world)

@@ -52,18 +52,31 @@ def share_bounds(n_rows, world):
     return start, start + sizes[world.rank]
 
 
+def global_batches(n_rows, batch_size, world):
+    """Start and stop of each global batch of ``batch_size`` among ``n_rows`` rows. Over
+    several processes, a last batch with fewer rows than processes joins the one before, so
+    that every process has rows in every step (given at least one row per process)."""
+    bounds = [(start, min(start + batch_size, n_rows))
+              for start in range(0, n_rows, batch_size)]
+    if world.distributed and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < world.size:
+        bounds[-2:] = [(bounds[-2][0], n_rows)]
+    return bounds
+
+
 def shared_batches(n_rows, batch_size, shuffle, device, shard):
-    """This process's rows of each global batch of ``batch_size`` among ``n_rows``: slices in
-    order, or index tensors of one shuffle drawn by ``shard.generator`` (the same in every
+    """This process's rows of each global batch (``global_batches``) among ``n_rows``: slices
+    in order, or index tensors of one shuffle drawn by ``shard.generator`` (the same in every
     process) when ``shuffle``. Each global batch is cut into contiguous parts, one per
     process, so that the processes together see every row once per epoch, in the batches
-    that one process with the same ``batch_size`` would see."""
+    that one process with the same ``batch_size`` would see. Unshuffled (scoring, where the
+    processes need not take the same steps), empty parts are left out."""
     order = None
     if shuffle:
         order = torch.randperm(n_rows, generator=shard.generator, device=device)
-    for start in range(0, n_rows, batch_size):
-        stop = min(start + batch_size, n_rows)
+    for start, stop in global_batches(n_rows, batch_size, shard.world):
         first, last = share_bounds(stop - start, shard.world)
+        if not shuffle and first == last:
+            continue
         rows = slice(start + first, start + last)
         yield order[rows] if order is not None else rows
 
@@ -71,8 +84,8 @@ def shared_batches(n_rows, batch_size, shuffle, device, shard):
 def share_of_batches(n_rows, batch_size, world):
     """The sizes of this process's parts of the global batches of ``batch_size`` among
     ``n_rows`` rows (``shared_batches``'s, without the rows)."""
-    return [split_sizes(min(batch_size, n_rows - start), world.size)[world.rank]
-            for start in range(0, n_rows, batch_size)]
+    return [split_sizes(stop - start, world.size)[world.rank]
+            for start, stop in global_batches(n_rows, batch_size, world)]
 
 
 class _BatchLoss(torch.nn.Module):

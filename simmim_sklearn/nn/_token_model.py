@@ -10,7 +10,7 @@ from torch import nn
 
 from ._encoders import ResidualMLPBlock, build_encoder, pool_present
 from ._masking import random_token_mask
-from ._parallel import SINGLE, share_bounds, shared_batches, summed
+from ._parallel import SINGLE, global_batches, share_bounds, shared_batches, summed
 from ._training import EVALUATION_SEED, LoopConfig, batch_indices, fit_epochs
 
 # The symbol ids that no token has: padding (absent positions), unknown tokens and the mask.
@@ -163,7 +163,7 @@ def train_tokens(network, ids, config, generator, val_ids=None, optimizer_state=
             return -evaluation_cross_entropy(network, val_ids, config.mask_ratio,
                                              config.batch_size, config.world)
 
-    n_batches = -(-len(ids) // config.batch_size)
+    n_batches = len(global_batches(len(ids), config.batch_size, config.world))
     return fit_epochs(network, list(network.parameters()), config, epoch_batches, n_batches,
                       batch_loss, device, validation_score, optimizer_state)
 
