@@ -90,10 +90,27 @@ def _destroy_group():
         dist.destroy_process_group()
 
 
-def training_device(device, world):
-    """The device a process of ``world`` trains on: with CUDA and no index, the process's
-    own GPU (the current one, set from ``LOCAL_RANK``), which DDP needs by index."""
-    if world.distributed and device.type == "cuda" and device.index is None:
+def training_device(device, world, requested):
+    """The device a process of ``world`` trains on, ``device`` resolved from the ``device``
+    parameter ``requested``: with CUDA and no index, the process's own GPU (the current one,
+    set from ``LOCAL_RANK``), which DDP needs by index; the CPU for ``"auto"`` where it found
+    MPS, which torch.distributed does not reach.
+
+    Raises
+    ------
+    ValueError
+        For ``device="mps"`` asked for by name.
+    """
+    if not world.distributed:
+        return device
+    if device.type == "mps" and requested == "auto":
+        return torch.device("cpu")
+    if device.type == "mps":
+        raise ValueError(
+            "distributed training runs on CUDA or on the CPU; torch.distributed cannot reach "
+            "device='mps'. Set device='cpu' or distributed=False."
+        )
+    if device.type == "cuda" and device.index is None:
         return torch.device("cuda", torch.cuda.current_device())
     return device
 

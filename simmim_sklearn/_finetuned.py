@@ -163,7 +163,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
                 torch.manual_seed(int(rng.randint(2**31 - 1)))
                 network = TaskNetwork(backbone, n_outputs)
             optimizer_state = None
-        device = training_device(device, world)
+        device = training_device(device, world, self.device)
         network.to(device)
 
         # The validation rows are labeled rows held out of fine-tuning altogether.

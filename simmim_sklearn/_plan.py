@@ -201,7 +201,7 @@ def make_plan(params, data, purpose="representation"):
     """
     # Estimators without the parameter train in one process.
     world = resolve_world(params.get("distributed", False))
-    device = training_device(resolve_device(params["device"]), world)
+    device = training_device(resolve_device(params["device"]), world, params["device"])
     if purpose == "finetuning":
         loop = _finetuning_loop(params, data, world)
         _check_shares(loop, data, world)

@@ -229,3 +229,14 @@ def test_every_process_needs_a_row_of_every_batch():
     with pytest.raises(ValueError, match="batch_size=2 is the batch of all 4 processes"):
         _check_shares(loop(2), Data(100, 5), world)
     _check_shares(loop(4), Data(4, 5), world)
+
+
+def test_mps_is_replaced_by_the_cpu_only_where_auto_chose_it():
+    from simmim_sklearn._distributed import training_device
+
+    two = World(0, 2)
+    mps = torch.device("mps")
+    assert training_device(mps, two, "auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="cannot reach device='mps'"):
+        training_device(mps, two, "mps")
+    assert training_device(mps, World(), "mps") == mps
