@@ -198,6 +198,13 @@ def make_plan(params, data, purpose="representation"):
     Returns
     -------
     plan : Plan
+
+    Raises
+    ------
+    ValueError
+        Where a distributed fit (``params["distributed"]``, resolved by
+        ``_distributed.resolve_world``) has fewer training rows, or a smaller batch, than
+        processes.
     """
     # Estimators without the parameter train in one process.
     world = resolve_world(params.get("distributed", False))
@@ -521,9 +528,9 @@ def _epochs(steps, n_rows, batch_size, min_epochs, max_epochs):
 
 
 def _loop_settings(params, batch_size, n_epochs, incremental, world):
-    return dict(world=world,
+    return dict(
         batch_size=batch_size, n_epochs=n_epochs, learning_rate=params["learning_rate_init"],
         weight_decay=params["weight_decay"], tol=params["tol"],
         n_iter_no_change=params["n_iter_no_change"], verbose=params["verbose"],
-        precision=params["precision"], schedule=not incremental,
+        precision=params["precision"], schedule=not incremental, world=world,
     )
