@@ -119,15 +119,22 @@ def data_parallel(network, batch_loss, world, device):
     )
 
 
-def reduced_loss(error_sum, weight_sum, world):
-    """The loss whose gradient, averaged over the processes by DDP, is that of the global
-    batch's weighted mean: this process's error sum over the weight of the whole batch (summed
-    over the processes), times the number of processes. One process: the batch's mean."""
+def mean_loss_backward(error_sum, weight_sum, world, parameters):
+    """Gradients of ``parameters`` of the batch's weighted mean loss, ``error_sum`` over
+    ``weight_sum``; over several processes, of the global batch's: the sum of every process's
+    error sum (DDP averages the gradients of ``world.size`` times this process's) over the
+    sum of their weights, which is added up while the backward pass runs."""
     if not world.distributed:
-        return error_sum / weight_sum.clamp(min=1.0)
+        (error_sum / weight_sum.clamp(min=1.0)).backward()
+        return
     total_weight = weight_sum.detach().clone()
-    dist.all_reduce(total_weight)
-    return error_sum * world.size / total_weight.clamp(min=1.0)
+    # Started before the backward pass and waited for after it: the processes do not stop
+    # for this sum at every step.
+    pending = dist.all_reduce(total_weight, async_op=True)
+    (error_sum * world.size).backward()
+    pending.wait()
+    gradients = [parameter.grad for parameter in parameters if parameter.grad is not None]
+    torch._foreach_div_(gradients, total_weight.clamp(min=1.0))
 
 
 def summed(values, world):

@@ -13,7 +13,14 @@ from tqdm.auto import tqdm
 from ._masking import random_token_mask
 from ._objectives import self_supervised_terms, teacher_momentum, update_teacher
 from ._optimizer import AdamW
-from ._parallel import SINGLE, World, broadcast_state, data_parallel, reduced_loss, summed
+from ._parallel import (
+    SINGLE,
+    World,
+    broadcast_state,
+    data_parallel,
+    mean_loss_backward,
+    summed,
+)
 
 # The fixed seed of the evaluation mask, so that validation and ``score`` are deterministic.
 EVALUATION_SEED = 0
@@ -326,9 +333,8 @@ class _EpochSteps:
         for batch in batches:
             with self.autocast:
                 error_sum, weight_sum = batch_loss(batch)
-            loss = reduced_loss(error_sum, weight_sum, self.world)
             self.optimizer.zero_grad()
-            loss.backward()
+            mean_loss_backward(error_sum, weight_sum, self.world, self.trained)
             torch.nn.utils.clip_grad_norm_(self.trained, MAX_GRAD_NORM)
             self.optimizer.step(self.learning_rate_factor)
             self.step += 1
