@@ -2,8 +2,9 @@
 network wrapped in ``DistributedDataParallel`` and the sums that every process must agree on.
 
 The communication is torch.distributed's (the process group that ``_distributed`` sets up);
-nothing here starts or ends a group. A ``World`` of one process makes every function here a
-no-op, so the single-process loop runs exactly as before.
+nothing here starts or ends a group. For a ``World`` of one process the loop's hooks here
+(``data_parallel``, ``mean_loss_backward``, ``summed``, ``broadcast_state``) compute what the
+single-process loop always did, so it runs exactly as before.
 """
 
 import warnings
@@ -32,7 +33,8 @@ SINGLE = World()
 @dataclass
 class Shard:
     """One process's share of a batch source: ``world`` says which, and ``generator``, seeded
-    alike in every process, draws the order of the rows shared by all of them."""
+    alike in every process, draws the order of the rows shared by all of them (None where
+    the rows are not shuffled: validation)."""
 
     world: World
     generator: torch.Generator | None
