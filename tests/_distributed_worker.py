@@ -69,6 +69,10 @@ def fits(out):
     )
     if rank == 0:
         joblib.dump(transformer, out / "transformer.joblib")
+    # One validation row: the second process has none to score.
+    one_row = SimMIMTransformer(**TINY, n_components=3, early_stopping=True,
+                                validation_fraction=0.05, random_state=0).fit(X[:20])
+    results["one_validation_row_state"] = state(one_row.module_)
     window = SimMIMTransformer(**TINY, n_components=4, input_shape=(1, 64),
                                random_state=0).fit(X)
     results["window_state"] = state(window.module_)

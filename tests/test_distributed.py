@@ -65,7 +65,7 @@ def _worker_module():
 
 @pytest.mark.parametrize("name", ["transformer", "window", "imputer", "classifier",
                                   "regressor", "partial_fit", "memmap", "tokens_char",
-                                  "tokens_bpe"])
+                                  "tokens_bpe", "one_validation_row"])
 def test_both_ranks_hold_the_same_model(fitted, name):
     (rank0, rank1), _ = fitted
     np.testing.assert_array_equal(rank0[f"{name}_state"], rank1[f"{name}_state"])

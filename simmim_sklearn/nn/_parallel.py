@@ -141,15 +141,18 @@ def mean_loss_backward(error_sum, weight_sum, world, parameters):
 
 def summed(values, world):
     """``values`` (a list of numbers or 0-d tensors) summed over the processes, as floats: the
-    same in every process, so that decisions taken on them (early stopping) agree."""
+    same in every process, so that decisions taken on them (early stopping) agree. Called
+    once per epoch, not per step."""
     if not world.distributed:
         return [float(value) for value in values]
-    device = next((value.device for value in values if isinstance(value, torch.Tensor)),
-                  torch.device("cpu"))
-    if device.type != "cuda":
-        device = torch.device("cpu")
-    stacked = torch.stack([torch.as_tensor(value, dtype=torch.float64, device=device)
-                           for value in values])
+    # On the CPU where the group reaches it (gloo), else on this process's GPU (a group of
+    # NCCL alone): the same device in every process, whatever device its values are on (a
+    # process without validation rows holds plain zeros).
+    device = torch.device("cpu")
+    if "gloo" not in dist.get_backend() and torch.cuda.is_available():
+        device = torch.device("cuda", torch.cuda.current_device())
+    stacked = torch.tensor([float(value) for value in values], dtype=torch.float64,
+                           device=device)
     dist.all_reduce(stacked)
     return stacked.tolist()
 
