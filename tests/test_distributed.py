@@ -112,25 +112,27 @@ def test_model_saved_by_rank_zero_transforms_in_a_plain_process(fitted):
     assert model.set_params(max_iter=1).fit(X).world_size_ == 1
 
 
-def test_a_dead_process_fails_the_other_with_an_error_naming_it(tmp_path):
+def test_failed_processes_fail_the_others_with_an_error_naming_them(tmp_path):
     port = _free_port()
     processes = []
-    for rank in range(2):
-        env = dict(_environment(), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2",
+    for rank in range(3):
+        env = dict(_environment(), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="3",
                    MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
         processes.append(subprocess.Popen(
-            [sys.executable, str(WORKER), "dies", str(tmp_path)], env=env,
+            [sys.executable, str(WORKER), "fails", str(tmp_path)], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
     try:
         codes = [process.wait(timeout=TIMEOUT_S) for process in processes]
     finally:
         for process in processes:
             process.kill()
-    assert codes[1] == 3
-    assert codes[0] == 0, processes[0].stderr.read()[-4000:]
+    assert codes == [0, 0, 3], processes[0].stderr.read()[-4000:]
+    # Rank 1 raised its own error; rank 0 names both failures.
+    assert (tmp_path / "rank1.txt").read_text() == "ValueError: rank 1 cannot read its rows"
     message = (tmp_path / "rank0.txt").read_text()
-    assert "Distributed fit failed on rank 0 of 2" in message
-    assert "rank 1 stopped responding" in message
+    assert message.startswith("RuntimeError: Distributed fit failed on rank 0 of 3: ")
+    assert "rank 1 raised ValueError: rank 1 cannot read its rows" in message
+    assert "rank 2 stopped responding" in message
 
 
 @pytest.mark.parametrize("size", [2, 3])
