@@ -3,6 +3,7 @@
 import copy
 import os
 from contextlib import contextmanager
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,7 +12,6 @@ from sklearn import config_context
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -23,12 +23,21 @@ from ._data import (
     training_rows,
     validate_rows,
 )
+from ._distributed import (
+    check_same_data,
+    combined_moments,
+    failures_reported,
+    resolve_world,
+    shards,
+    shared_random_state,
+)
 from ._plan import Data, make_plan, publish, published, threads
 from ._tensorboard import logged_rows, tensorboard_log
 from ._threads import torch_threads
 from .nn._encoders import ENCODERS
 from .nn._inference import inference_function
 from .nn._network import SimMIMNetwork, inference_copy
+from .nn._parallel import SINGLE, share_bounds
 from .nn._training import evaluation_loss, train
 
 # PCA that initialises the linear maps looks at no more rows than this.
@@ -103,6 +112,7 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "log_dir": [None, str, os.PathLike],
+        "distributed": [StrOptions({"auto"}), "boolean"],
     }
 
     # -- fitting ---------------------------------------------------------------------------
@@ -150,12 +160,14 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
         return self
 
     def _train(self, X, continuing, incremental):
-        with restored_on_error(self):
-            self._train_or_raise(X, continuing, incremental)
+        world = resolve_world(self.distributed)
+        with restored_on_error(self), failures_reported(world):
+            self._train_or_raise(X, continuing, incremental, world)
 
-    def _train_or_raise(self, X, continuing, incremental):
+    def _train_or_raise(self, X, continuing, incremental, world):
         X = self._validate_training_rows(X, reset=not continuing)
-        rng = self._rng_ if continuing else check_random_state(self.random_state)
+        check_same_data(X, world)
+        rng = self._rng_ if continuing else shared_random_state(self.random_state, world)
         train_indices, val_indices = validation_split(self, len(X), rng, incremental)
         n_rows = len(X) if train_indices is None else len(train_indices)
         # A continued model keeps its fitted network; only the training follows the
@@ -168,7 +180,8 @@ class BaseSimMIM(TorchModelMixin, BaseEstimator):
                 network = copy.deepcopy(self.module_)
                 optimizer_state = self._optimizer_state if incremental else None
             else:
-                network, self.mean_, self.scale_ = new_network(plan.network, X, rng)
+                network, self.mean_, self.scale_ = new_network(plan.network, X, rng,
+                                                               plan.world)
                 optimizer_state = None
             network.average_shifts = plan.average_shifts
             first_epoch = self.n_iter_ if continuing and incremental else 0
@@ -265,13 +278,14 @@ def min_training_rows(reset):
     return 2 if reset else 1
 
 
-def new_network(plan, X, rng):
+def new_network(plan, X, rng, world=SINGLE):
     """A ``SimMIMNetwork`` built by the network ``plan`` for rows ``X``, its linear maps started
     at the PCA of ``X`` (a seed drawn from ``rng`` seeds both), with the mean and scale of its
-    internal standardisation."""
+    internal standardisation (over several processes, ``world``, from their shares of
+    ``X``)."""
     shape = plan.input_shape
     per_channel = plan.layout != "tabular"
-    mean, scale = _scaling(X, channels=shape[0] if per_channel else None)
+    mean, scale = _scaling(X, shape[0] if per_channel else None, world)
     seed = int(rng.randint(2**31 - 1))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -296,13 +310,19 @@ def train_network(network, X, plan, rng, train_indices=None, val_indices=None,
                   optimizer_state=None, log_dir=None, first_epoch=0):
     """Train ``network`` in place by masked modeling on the rows of ``X`` at ``train_indices``
     (all rows if None), as ``plan`` says; the rows at ``val_indices`` score early stopping. A
-    seed drawn from ``rng`` seeds the masks and the shuffling. Returns the
-    ``TrainingHistory``."""
+    seed drawn from ``rng`` seeds the masks and the shuffling. Over several processes
+    (``plan.world``) each reads and trains on its share of the rows, and only rank 0 writes
+    the log. Returns the ``TrainingHistory``."""
     device = plan.device
     network.to(device)
-    rows = training_rows(X, device, train_indices)
-    val_rows = None if val_indices is None else training_rows(X, device, val_indices)
-    generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
+    shard, generator = shards(int(rng.randint(2**31 - 1)), plan.world, device)
+    # Validation is not shuffled: each process scores its contiguous share.
+    val_shard = None if shard is None else replace(shard, generator=None)
+    rows = training_rows(X, device, train_indices, shard)
+    val_rows = None if val_indices is None else training_rows(X, device, val_indices,
+                                                              val_shard)
+    if plan.world.rank != 0:
+        log_dir = None
     shown_rows = None if log_dir is None else logged_rows(network, X)
     with tensorboard_log(log_dir, "pretrain", first_epoch, shown_rows,
                          plan.training.mask_ratio) as on_epoch:
@@ -340,9 +360,11 @@ def validation_split(estimator, n_rows, rng, incremental):
 
 
 def record_history(estimator, history, accumulate):
-    """Set the fitted training record (``n_iter_``, ``loss_curve_``, ``best_loss_``, and the
-    validation scores where there were any) from a ``TrainingHistory``; ``accumulate`` adds
-    to the record of earlier calls (``partial_fit``)."""
+    """Set the fitted training record (``n_iter_``, ``loss_curve_``, ``best_loss_``, the
+    validation scores where there were any, and ``world_size_``, the processes that trained)
+    from a ``TrainingHistory``; ``accumulate`` adds to the record of earlier calls
+    (``partial_fit``)."""
+    estimator.world_size_ = history.world_size
     if accumulate:
         estimator.n_iter_ += history.n_epochs
         estimator.loss_curve_ = estimator.loss_curve_ + history.loss_curve
@@ -381,27 +403,38 @@ def map_row_blocks(apply, X, width, device, dtype=None):
     return out
 
 
-def _scaling(X, channels):
+def _scaling(X, channels, world=SINGLE):
     """Mean and standard deviation of each feature (``channels=None``) or of each channel,
     repeated over the channel's features, for the internal standardisation.
 
     Windows and images are scaled per channel: every position of a channel measures the same
     quantity, and per-position scaling would blow up near-constant pixels (the blank border
     of a digit) and erase the differences in level and spread between a window's parts.
-    Fitted block by block: StandardScaler.fit would hold float64 copies of all of X.
+    Fitted block by block: StandardScaler.fit would hold float64 copies of all of X. Over
+    several processes (``world``), each reads its contiguous share of the rows and the
+    processes combine their moments.
     """
     scaler = StandardScaler()
-    for block in row_blocks(X):
+    start, stop = share_bounds(len(X), world)
+    for block in row_blocks(X, start=start, stop=stop):
         if channels is not None:
             block = block.reshape(len(block), channels, -1).transpose(0, 2, 1)
             block = block.reshape(-1, channels)
         # row_blocks has validated the rows: the scaler need not scan them again.
         with config_context(assume_finite=True):
             scaler.partial_fit(block)
+    if world.distributed:
+        # A share without rows fitted nothing: it adds no count.
+        width = X.shape[1] if channels is None else channels
+        moments = ((scaler.n_samples_seen_, scaler.mean_, scaler.var_) if stop > start
+                   else (0, np.full(width, np.nan), np.full(width, np.nan)))
+        mean, scale = combined_moments(*moments, world)
+    else:
+        mean, scale = scaler.mean_, scaler.scale_
     if channels is None:
-        return scaler.mean_, scaler.scale_
+        return mean, scale
     repeats = X.shape[1] // channels
-    return np.repeat(scaler.mean_, repeats), np.repeat(scaler.scale_, repeats)
+    return np.repeat(mean, repeats), np.repeat(scale, repeats)
 
 
 def _to_cpu(value):

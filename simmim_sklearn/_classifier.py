@@ -114,6 +114,16 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         :class:`SimMIMTransformer`) and fine-tuning (``finetune/``: loss, validation loss
         with ``early_stopping`` and learning rate, no reconstructions); ``None`` writes
         nothing.
+    distributed : "auto" or bool, default="auto"
+        Train one model together with the other processes of a ``torchrun`` job (or of
+        a process group already initialised), data-parallel with
+        ``DistributedDataParallel``: each process reads its share of the rows, and
+        after ``fit`` every process holds the same model. ``"auto"`` does so where the
+        environment says there are several processes and trains alone otherwise;
+        ``False`` always trains alone (an independent model in each process); ``True``
+        raises a ``ValueError`` where there is no other process. ``batch_size`` is the
+        batch of all processes together (see the user guide, Training on several GPUs
+        or machines).
 
     Attributes
     ----------
@@ -123,6 +133,9 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         The fine-tuned network: the masked model (``module_.backbone``) and its head.
     n_iter_ : int
         Number of fine-tuning epochs run.
+    world_size_ : int
+        Number of processes that trained the model together in the last ``fit`` or
+        ``partial_fit`` (1 without ``distributed`` training).
     loss_curve_ : list of float
         Fine-tuning loss of each epoch.
     best_loss_ : float
@@ -207,6 +220,7 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         verbose=0,
         warm_start=False,
         log_dir=None,
+        distributed="auto",
     ):
         store_parameters(self, locals())
 

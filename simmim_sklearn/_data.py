@@ -11,6 +11,7 @@ import torch
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
+from .nn._parallel import World, global_batches, share_of_batches, shared_batches
 from .nn._training import batch_indices
 
 # Rows read at once from an out-of-core array (16 MiB of float32 at 64 features): large enough
@@ -102,14 +103,16 @@ def check_rows(block):
                        input_name="X")
 
 
-def row_blocks(X, block_rows=None):
-    """Yield blocks of ``block_rows`` (default ``CHUNK_ROWS``) rows of ``X``, in order; those
-    of an out-of-core ``X`` validated as they are read (in-memory rows were validated whole).
+def row_blocks(X, block_rows=None, start=0, stop=None):
+    """Yield blocks of ``block_rows`` (default ``CHUNK_ROWS``) rows of ``X`` (of its rows
+    ``start:stop`` where given), in order; those of an out-of-core ``X`` validated as they are
+    read (in-memory rows were validated whole).
     """
     block_rows = block_rows or CHUNK_ROWS
+    stop = len(X) if stop is None else stop
     out_of_core = is_out_of_core(X)
-    for start in range(0, len(X), block_rows):
-        block = X[start:start + block_rows]
+    for first in range(start, stop, block_rows):
+        block = X[first:min(first + block_rows, stop)]
         yield check_rows(block) if out_of_core else block
 
 
@@ -123,21 +126,32 @@ def _float32_tensor(block, device, pin):
 
 
 class TensorRows:
-    """In-memory rows as one float32 tensor on ``device``; an epoch is one global shuffle."""
+    """In-memory rows as one float32 tensor on ``device``; an epoch is one global shuffle.
+    With a ``shard`` (data-parallel training), batches are this process's parts of the
+    global batches (``nn._parallel.shared_batches``)."""
 
-    def __init__(self, X, device, pin=False):
+    def __init__(self, X, device, pin=False, shard=None):
         self.X = _float32_tensor(X, device, pin)
         self.device = device
+        self.shard = shard
+
+    def _batch_rows(self, batch_size, generator):
+        if self.shard is None:
+            return batch_indices(len(self.X), batch_size, generator, self.device)
+        return shared_batches(len(self.X), batch_size, generator is not None, self.device,
+                              self.shard)
 
     def __len__(self):
         return len(self.X)
 
     def n_batches(self, batch_size):
+        if self.shard is not None:
+            return len(global_batches(len(self.X), batch_size, self.shard.world))
         return math.ceil(len(self.X) / batch_size)
 
     def batches(self, batch_size, generator=None):
         """Blocks of ``batch_size`` rows, shuffled when a ``generator`` is given."""
-        for rows in batch_indices(len(self.X), batch_size, generator, self.device):
+        for rows in self._batch_rows(batch_size, generator):
             yield self.X[rows]
 
 
@@ -159,8 +173,8 @@ class TaskRows(TensorRows):
     weights, of shape (n_rows,): ``TensorRows`` whose batches are ``TaskBatch``es, shuffled
     together by the same draws."""
 
-    def __init__(self, X, targets, weight, device, bank_features=None):
-        super().__init__(X, device)
+    def __init__(self, X, targets, weight, device, shard=None, bank_features=None):
+        super().__init__(X, device, shard=shard)
         self.targets = _float32_tensor(targets, device, pin=False)
         self.weight = _float32_tensor(weight, device, pin=False)
         self.bank_features = (None if bank_features is None
@@ -168,7 +182,7 @@ class TaskRows(TensorRows):
 
     def batches(self, batch_size, generator=None):
         """``TaskBatch``es of ``batch_size`` rows, shuffled when a ``generator`` is given."""
-        for rows in batch_indices(len(self.X), batch_size, generator, self.device):
+        for rows in self._batch_rows(batch_size, generator):
             bank = None if self.bank_features is None else self.bank_features[rows]
             yield TaskBatch(self.X[rows], self.targets[rows], self.weight[rows], bank)
 
@@ -176,39 +190,82 @@ class TaskRows(TensorRows):
 class ChunkedRows:
     """Rows of an out-of-core array, validated and copied to ``device`` one chunk at a time;
     an epoch visits the chunks in random order and shuffles the rows within each chunk.
+
+    With a ``shard`` (data-parallel training), each process reads only its contiguous part
+    of each chunk, as many rows as its parts of the chunk's global batches hold, and
+    shuffles them with its own ``generator``; the chunk order is drawn alike in every
+    process by ``shard.generator``.
     """
 
-    def __init__(self, X, device, indices=None):
+    def __init__(self, X, device, indices=None, shard=None):
         self.X, self.device, self.indices, self.chunk_rows = X, device, indices, CHUNK_ROWS
         self.n_rows = len(X) if indices is None else len(indices)
+        self.shard = shard
 
     def __len__(self):
         return self.n_rows
 
     def _chunk_sizes(self):
         full, rest = divmod(self.n_rows, self.chunk_rows)
-        return [self.chunk_rows] * full + ([rest] if rest else [])
+        sizes = [self.chunk_rows] * full + ([rest] if rest else [])
+        if self.shard is not None and full and 0 < rest < self.shard.world.size:
+            # A last chunk with fewer rows than processes joins the one before (see
+            # global_batches).
+            sizes[-2:] = [self.chunk_rows + rest]
+        return sizes
 
     def n_batches(self, batch_size):
+        if self.shard is not None:
+            return sum(len(global_batches(size, batch_size, self.shard.world))
+                       for size in self._chunk_sizes())
         return sum(math.ceil(size / batch_size) for size in self._chunk_sizes())
 
     def batches(self, batch_size, generator=None):
         """Blocks of at most ``batch_size`` rows, shuffled when a ``generator`` is given."""
-        n_chunks = len(self._chunk_sizes())
+        sizes = self._chunk_sizes()
+        n_chunks = len(sizes)
         chunks = range(n_chunks)
         # One chunk needs no chunk order: its batches then match TensorRows' exactly.
         if generator is not None and n_chunks > 1:
-            chunks = torch.randperm(n_chunks, generator=generator, device=self.device).tolist()
+            order = generator if self.shard is None else self.shard.generator
+            chunks = torch.randperm(n_chunks, generator=order, device=self.device).tolist()
         for chunk in chunks:
             start = chunk * self.chunk_rows
-            rows = slice(start, min(start + self.chunk_rows, self.n_rows))
-            block = self.X[rows] if self.indices is None else self.X[self.indices[rows]]
-            rows = TensorRows(check_rows(block), self.device, pin=True)
+            stop = start + sizes[chunk]
+            if self.shard is not None:
+                yield from self._shared_batches(start, stop, batch_size, generator)
+                continue
+            rows = TensorRows(check_rows(self._read(start, stop)), self.device, pin=True)
             yield from rows.batches(batch_size, generator)
 
+    def _read(self, start, stop):
+        rows = slice(start, stop)
+        return self.X[rows] if self.indices is None else self.X[self.indices[rows]]
 
-def training_rows(X, device, indices=None):
-    """The rows of ``X`` (those at sorted ``indices`` if given) as a batch source."""
+    def _shared_batches(self, start, stop, batch_size, generator):
+        """This process's parts of the global batches of the chunk of rows ``start:stop``."""
+        world = self.shard.world
+        totals = [sum(share_of_batches(stop - start, batch_size, World(rank, world.size)))
+                  for rank in range(world.size)]
+        first = start + sum(totals[:world.rank])
+        sizes = share_of_batches(stop - start, batch_size, world)
+        if totals[world.rank] == 0:
+            # Only in scoring (fewer rows than processes): training has a row in every
+            # process (make_plan).
+            return
+        X = TensorRows(check_rows(self._read(first, first + totals[world.rank])), self.device,
+                       pin=True).X
+        order = (torch.randperm(len(X), generator=generator, device=self.device)
+                 if generator is not None else torch.arange(len(X), device=self.device))
+        for part in torch.split(order, sizes):
+            # Scoring leaves out empty parts, as shared_batches does.
+            if len(part):
+                yield X[part]
+
+
+def training_rows(X, device, indices=None, shard=None):
+    """The rows of ``X`` (those at sorted ``indices`` if given) as a batch source, of which
+    this process reads only its share where a ``shard`` is given."""
     if is_out_of_core(X):
-        return ChunkedRows(X, device, indices)
-    return TensorRows(X if indices is None else X[indices], device)
+        return ChunkedRows(X, device, indices, shard)
+    return TensorRows(X if indices is None else X[indices], device, shard=shard)

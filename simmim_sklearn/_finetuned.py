@@ -26,16 +26,27 @@ from ._base import (
     validation_split,
 )
 from ._data import TaskRows, validate_rows
+from ._distributed import (
+    check_same_data,
+    failures_reported,
+    from_rank_zero,
+    resolve_world,
+    shards,
+    shared_random_state,
+    training_device,
+)
 from ._plan import Data, make_plan, publish, published, resolve_device, threads
 from ._tensorboard import tensorboard_log
 from ._threads import torch_threads
 from ._transformer import SimMIMTransformer
 from .nn._finetuning import TaskNetwork, finetune
+from .nn._parallel import SINGLE
 
 # What the pretraining shares with SimMIMTransformer, passed on to it as is; the other
 # pretraining parameters are SimMIMTransformer's defaults.
 PRETRAINING_PARAMETERS = ("hidden_width", "depth", "encoder", "input_shape", "patch_size",
-                          "mask_ratio", "device", "precision", "verbose", "log_dir")
+                          "mask_ratio", "device", "precision", "verbose", "log_dir",
+                          "distributed")
 
 
 # The fitted attributes that publish the plan of SimMIMClassifier and SimMIMRegressor: their
@@ -122,24 +133,27 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
             The fitted estimator.
         """
         continuing = self.warm_start and hasattr(self, "module_")
-        with restored_on_error(self):
-            self._fit(X, y, continuing=continuing, incremental=False)
+        world = resolve_world(self.distributed)
+        with restored_on_error(self), failures_reported(world):
+            self._fit(X, y, continuing=continuing, incremental=False, world=world)
         return self
 
     def _partial_fit(self, X, y, classes=None):
         """One epoch of fine-tuning at a constant learning rate on ``X``, continuing from the
         current model; a first call starts from the network untrained (``fit`` pretrains)."""
-        with restored_on_error(self):
+        world = resolve_world(self.distributed)
+        with restored_on_error(self), failures_reported(world):
             self._fit(X, y, continuing=hasattr(self, "module_"), incremental=True,
-                      classes=classes)
+                      classes=classes, world=world)
         return self
 
-    def _fit(self, X, y, continuing, incremental, classes=None):
+    def _fit(self, X, y, continuing, incremental, classes=None, world=SINGLE):
         X, y = self._validate_rows_and_targets(X, y, reset=not continuing)
+        check_same_data(X, world)
         targets, weights, labeled = self._encode_targets(y, reset=not continuing,
                                                          classes=classes)
         device = resolve_device(self.device)
-        rng = self._rng_ if continuing else check_random_state(self.random_state)
+        rng = self._rng_ if continuing else shared_random_state(self.random_state, world)
         labeled_rows = np.flatnonzero(labeled)
         _, val_labeled = validation_split(self, len(labeled_rows), rng, incremental)
         if continuing:
@@ -153,6 +167,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
                 torch.manual_seed(int(rng.randint(2**31 - 1)))
                 network = TaskNetwork(backbone, n_outputs)
             optimizer_state = None
+        device = training_device(device, world, self.device)
         network.to(device)
 
         # The validation rows are labeled rows held out of fine-tuning altogether.
@@ -165,14 +180,22 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         with self._inference_threads(len(X)):
             targets, weights, fine_tuned = self._unlabeled_targets(
                 network, X, targets, weights, labeled & ~held_out, ~labeled, device)
+        # Every process must fine-tune on the same rows: rank 0's, should its arithmetic
+        # differ from the others' (another GPU).
+        targets, weights, fine_tuned = from_rank_zero((targets, weights, fine_tuned), world)
         with self._inference_threads(len(X)):
             rows = self._task_rows(network, X, targets, weights, np.flatnonzero(fine_tuned),
                                    device)
         plan = make_plan(self.get_params(), Data(len(rows), X.shape[1], incremental,
                                                  self._network_plan), "finetuning")
-        generator = torch.Generator(device=device).manual_seed(int(rng.randint(2**31 - 1)))
+        shard, generator = shards(int(rng.randint(2**31 - 1)), world, device)
+        if shard is not None:
+            rows.shard = shard
+            if val_rows is not None:
+                val_rows.shard = replace(shard, generator=None)
         first_epoch = self.n_iter_ if continuing and incremental else 0
-        with (tensorboard_log(self.log_dir, "finetune", first_epoch) as on_epoch,
+        log_dir = self.log_dir if world.rank == 0 else None
+        with (tensorboard_log(log_dir, "finetune", first_epoch) as on_epoch,
               torch_threads(plan.n_threads)):
             history = finetune(network, rows, self._classification,
                                self.layer_decay, plan.training, generator, device, val_rows,
@@ -200,7 +223,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
             network_plan = replace(network_plan, self_supervised=False)
         self.n_pretrain_iter_, self.pretrain_loss_curve_ = 0, []
         with torch_threads(plan.n_threads):
-            network, _, _ = new_network(network_plan, X, pretraining_rng)
+            network, _, _ = new_network(network_plan, X, pretraining_rng, plan.world)
             network.average_shifts = plan.average_shifts
             if trained:
                 history = train_network(network, X, plan, pretraining_rng,
@@ -247,7 +270,8 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
                 bank = map_row_blocks(
                     lambda rows: backbone.bank_features(backbone.standardize(rows.float())),
                     X[indices], backbone.kernel_bank.n_features, device, dtype=np.float32)
-        return TaskRows(X[indices], targets[indices], weights[indices], device, bank)
+        return TaskRows(X[indices], targets[indices], weights[indices], device,
+                        bank_features=bank)
 
     def _outputs(self, X):
         """The head's outputs (class scores or standardised targets) for ``X``, computed in

@@ -128,6 +128,16 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         learning rate, and for windows and images the first 4 rows with their hidden tokens
         and reconstructions every 10th epoch, except for 1-channel windows with the
         ``"mlp"`` encoder. ``None`` writes nothing and costs nothing.
+    distributed : "auto" or bool, default="auto"
+        Train one model together with the other processes of a ``torchrun`` job (or of
+        a process group already initialised), data-parallel with
+        ``DistributedDataParallel``: each process reads its share of the rows, and
+        after ``fit`` every process holds the same model. ``"auto"`` does so where the
+        environment says there are several processes and trains alone otherwise;
+        ``False`` always trains alone (an independent model in each process); ``True``
+        raises a ``ValueError`` where there is no other process. ``batch_size`` is the
+        batch of all processes together (see the user guide, Training on several GPUs
+        or machines).
 
     Attributes
     ----------
@@ -135,6 +145,9 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         The trained network.
     n_iter_ : int
         Number of epochs run.
+    world_size_ : int
+        Number of processes that trained the model together in the last ``fit`` or
+        ``partial_fit`` (1 without ``distributed`` training).
     loss_curve_ : list of float
         Training loss of each epoch.
     best_loss_ : float
@@ -247,6 +260,7 @@ class SimMIMImputer(TransformerMixin, BaseSimMIM):
         add_indicator=False,
         keep_empty_features=False,
         log_dir=None,
+        distributed="auto",
     ):
         store_parameters(self, locals())
 

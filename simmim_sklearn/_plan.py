@@ -14,10 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._distributed import resolve_world, training_device
 from ._layout import validated_input_shape, validated_patch_size
 from ._threads import auto_threads, work_per_step
 from .nn._encoders import conv_dilations
 from .nn._kernel_bank import kernel_bank_width
+from .nn._parallel import SINGLE, World
 from .nn._patching import token_grid
 from .nn._token_model import TokenTrainingConfig
 from .nn._training import LoopConfig, TrainingConfig
@@ -173,14 +175,16 @@ class TokenNetworkPlan:
 class Plan:
     """Everything a fit resolved: ``network`` (None when fitting only a head's loop),
     ``training`` (the loop this fit runs: a ``TrainingConfig`` for masked modeling, a
-    ``LoopConfig`` for fine-tuning), the torch ``device``, ``average_shifts`` and the CPU
-    threads of the fit (``n_threads``)."""
+    ``LoopConfig`` for fine-tuning), the torch ``device``, ``average_shifts``, the CPU
+    threads of the fit (``n_threads``) and the processes that train the model together
+    (``world``, which ``training`` carries too)."""
 
     network: NetworkPlan | None
     training: LoopConfig
     device: torch.device
     average_shifts: bool = False
     n_threads: int = 1
+    world: World = SINGLE
 
 
 def make_plan(params, data, purpose="representation"):
@@ -200,21 +204,57 @@ def make_plan(params, data, purpose="representation"):
     Returns
     -------
     plan : Plan
+
+    Raises
+    ------
+    ValueError
+        Where a distributed fit (``params["distributed"]``, resolved by
+        ``_distributed.resolve_world``) has fewer training rows, or a smaller batch, than
+        processes.
     """
-    device = resolve_device(params["device"])
+    # Estimators without the parameter train in one process.
+    world = resolve_world(params.get("distributed", False))
+    device = training_device(resolve_device(params["device"]), world, params["device"])
     if purpose == "finetuning":
-        loop = _finetuning_loop(params, data)
+        loop = _finetuning_loop(params, data, world)
+        _check_shares(loop, data, world)
         return Plan(None, loop, device, n_threads=threads(params["n_threads"], data.network,
-                                                           loop.batch_size))
+                                                           _rows_per_process(loop, world)),
+                    world=world)
     if purpose == "tokens":
         network = data.network or _token_network_plan(params, data)
-        training = _token_training(params, data, network)
+        training = _token_training(params, data, network, world)
+        _check_shares(training, data, world)
         return Plan(network, training, device,
-                    n_threads=threads(params["n_threads"], network, training.batch_size))
+                    n_threads=threads(params["n_threads"], network,
+                                      _rows_per_process(training, world)),
+                    world=world)
     network = data.network or _network_plan(params, data.n_features, purpose)
-    training = _masked_training(params, data, network)
+    training = _masked_training(params, data, network, world)
+    _check_shares(training, data, world)
     return Plan(network, training, device, _average_shifts(params, network),
-                threads(params["n_threads"], network, training.batch_size))
+                threads(params["n_threads"], network, _rows_per_process(training, world)),
+                world)
+
+
+def _check_shares(training, data, world):
+    """Raise a ValueError unless every process has a row in every training step."""
+    if data.n_rows < world.size:
+        raise ValueError(
+            f"{data.n_rows} training rows cannot be shared by the {world.size} processes of "
+            "this distributed fit: each needs at least one. Pass more rows (to partial_fit, "
+            "larger chunks) or set distributed=False."
+        )
+    if training.batch_size < world.size:
+        raise ValueError(
+            f"batch_size={training.batch_size} is the batch of all {world.size} processes "
+            f"together and must be at least {world.size}, one row per process."
+        )
+
+
+def _rows_per_process(training, world):
+    """Rows of a training step in each process: its share of the (global) batch."""
+    return -(-training.batch_size // world.size)
 
 
 def threads(n_threads, network, n_rows):
@@ -421,7 +461,7 @@ def _average_shifts(params, network):
 
 # -- the training loops -----------------------------------------------------------------------
 
-def _masked_training(params, data, network):
+def _masked_training(params, data, network, world):
     latent = _latent_weight(params, network.layout, network.encoder)
     view = float(params.get("view_weight", 0.0))
     if (latent or view) and not network.self_supervised:
@@ -449,18 +489,18 @@ def _masked_training(params, data, network):
     if consistency == "auto":
         consistency = IMAGE_CONSISTENCY_WEIGHT if network.layout == "image" else 0.0
     return TrainingConfig(
-        **_loop_settings(params, batch_size, n_epochs, data.incremental),
+        **_loop_settings(params, batch_size, n_epochs, data.incremental, world),
         mask_ratio=params["mask_ratio"], unmasked_fraction=params["unmasked_fraction"],
         loss=params["loss"], visible_loss_weight=params["visible_loss_weight"],
         consistency_weight=float(consistency), latent_weight=latent, view_weight=view,
     )
 
 
-def _finetuning_loop(params, data):
+def _finetuning_loop(params, data, world):
     batch_size, n_epochs = _batch_and_epochs(params, data, FINETUNE_BATCH_SIZE,
                                              lambda batch_size: FINETUNE_STEPS,
                                              FINETUNE_MIN_EPOCHS, FINETUNE_MAX_EPOCHS)
-    return LoopConfig(**_loop_settings(params, batch_size, n_epochs, data.incremental))
+    return LoopConfig(**_loop_settings(params, batch_size, n_epochs, data.incremental, world))
 
 
 def _token_network_plan(params, corpus):
@@ -481,7 +521,7 @@ def _token_network_plan(params, corpus):
                             encoder=encoder, depth=depth, hidden_width=params["hidden_width"])
 
 
-def _token_training(params, corpus, network):
+def _token_training(params, corpus, network, world):
     def steps(batch_size):
         positions = batch_size * network.max_length * max(1, network.depth)
         return min(TOKEN_STEPS, TOKEN_STEP_BUDGET // positions)
@@ -489,7 +529,7 @@ def _token_training(params, corpus, network):
     batch_size, n_epochs = _batch_and_epochs(params, corpus, TOKEN_BATCH_SIZE, steps,
                                              TOKEN_MIN_EPOCHS, TOKEN_MAX_EPOCHS)
     return TokenTrainingConfig(
-        **_loop_settings(params, batch_size, n_epochs, corpus.incremental),
+        **_loop_settings(params, batch_size, n_epochs, corpus.incremental, world),
         mask_ratio=params["mask_ratio"],
     )
 
@@ -513,10 +553,10 @@ def _epochs(steps, n_rows, batch_size, min_epochs, max_epochs):
     return min(max_epochs, max(min_epochs, math.ceil(steps / steps_per_epoch)))
 
 
-def _loop_settings(params, batch_size, n_epochs, incremental):
+def _loop_settings(params, batch_size, n_epochs, incremental, world):
     return dict(
         batch_size=batch_size, n_epochs=n_epochs, learning_rate=params["learning_rate_init"],
         weight_decay=params["weight_decay"], tol=params["tol"],
         n_iter_no_change=params["n_iter_no_change"], verbose=params["verbose"],
-        precision=params["precision"], schedule=not incremental,
+        precision=params["precision"], schedule=not incremental, world=world,
     )

@@ -11,7 +11,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -24,6 +24,13 @@ from ._base import (
     restored_on_error,
     store_parameters,
     validation_split,
+)
+from ._distributed import (
+    failures_reported,
+    from_rank_zero,
+    resolve_world,
+    shards,
+    shared_random_state,
 )
 from ._plan import Corpus, make_plan, publish, published, threads, vocabulary_limits
 from ._threads import torch_threads
@@ -129,6 +136,11 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Seeds initialisation, masking, shuffling and the validation split.
     verbose : int, default=0
         Show a progress bar with the training loss when positive.
+    distributed : "auto" or bool, default="auto"
+        Train one model together with the other processes of a ``torchrun`` job (see
+        :class:`SimMIMTransformer`): every process is given the whole corpus, builds the
+        vocabulary of rank 0 and trains on its share of each batch. ``False`` trains an
+        independent model in each process.
 
     Attributes
     ----------
@@ -156,6 +168,9 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         CPU after unpickling).
     n_iter_ : int
         Epochs run.
+    world_size_ : int
+        Number of processes that trained the model together in the last ``fit`` or
+        ``partial_fit`` (1 without ``distributed`` training).
     loss_curve_ : list of float
         Training loss of each epoch: the masked tokens' mean cross-entropy plus that of the
         decoder that ``inverse_transform`` uses.
@@ -196,7 +211,7 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             "hidden_width", "depth", "mask_ratio", "max_iter", "batch_size",
             "learning_rate_init", "weight_decay", "early_stopping", "validation_fraction",
             "n_iter_no_change", "tol", "device", "precision", "n_threads", "random_state",
-            "verbose",
+            "verbose", "distributed",
         )},
     }
 
@@ -226,6 +241,7 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         n_threads="auto",
         random_state=None,
         verbose=0,
+        distributed="auto",
     ):
         store_parameters(self, locals())
 
@@ -247,7 +263,7 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self : object
             The fitted estimator.
         """
-        with restored_on_error(self):
+        with restored_on_error(self), failures_reported(resolve_world(self.distributed)):
             self._train(X, continuing=False)
         return self
 
@@ -271,13 +287,14 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self : object
             The updated estimator.
         """
-        with restored_on_error(self):
+        with restored_on_error(self), failures_reported(resolve_world(self.distributed)):
             self._train(X, continuing=hasattr(self, "module_"), incremental=True)
         return self
 
     def _train(self, X, continuing, incremental=False):
         documents = checked_documents(X)
         params = self.get_params()
+        world = resolve_world(self.distributed)
         if continuing:
             sequences = self._sequences(documents)
         else:
@@ -285,12 +302,14 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
             vocabulary_size, min_count = vocabulary_limits(params)
             self.tokenizer_ = None if self._id_input else fit_subword_tokenizer(
                 self.analyzer, documents, vocabulary_size, self.lowercase)
+            # Every process reads the corpus with rank 0's tokenizer and vocabulary.
+            self.tokenizer_ = from_rank_zero(self.tokenizer_, world)
             sequences = self._sequences(documents)
-            self._vocabulary = Vocabulary.from_sequences(
-                sequences, vocabulary_size, 1 if self._id_input else min_count)
+            self._vocabulary = from_rank_zero(Vocabulary.from_sequences(
+                sequences, vocabulary_size, 1 if self._id_input else min_count), world)
             self.vocabulary_ = {token: self._vocabulary.ids[token]
                                 for token in self._vocabulary.tokens}
-        rng = self._rng_ if continuing else check_random_state(self.random_state)
+        rng = self._rng_ if continuing else shared_random_state(self.random_state, world)
         train_rows, val_rows = validation_split(self, len(sequences), rng, incremental)
         lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
         corpus = Corpus(len(sequences) if train_rows is None else len(train_rows), lengths,
@@ -305,12 +324,11 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
                 network = _new_network(plan.network, rng)
             network.to(plan.device)
             ids = ids.to(plan.device)
-            generator = torch.Generator(device=plan.device).manual_seed(
-                int(rng.randint(2**31 - 1)))
+            shard, generator = shards(int(rng.randint(2**31 - 1)), world, plan.device)
             history = train_tokens(
                 network, ids if train_rows is None else ids[train_rows], plan.training,
                 generator, None if val_rows is None else ids[val_rows],
-                self._optimizer_state if continuing else None,
+                self._optimizer_state if continuing else None, shard,
             )
         self.module_ = network
         self._plan = plan

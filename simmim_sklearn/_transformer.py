@@ -186,6 +186,16 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         epoch and every 10th after. No reconstructions are drawn for 1-channel windows
         with the ``"mlp"`` encoder, which the log takes for tabular rows. ``None`` writes
         nothing and costs nothing.
+    distributed : "auto" or bool, default="auto"
+        Train one model together with the other processes of a ``torchrun`` job (or of
+        a process group already initialised), data-parallel with
+        ``DistributedDataParallel``: each process reads its share of the rows, and
+        after ``fit`` every process holds the same model. ``"auto"`` does so where the
+        environment says there are several processes and trains alone otherwise;
+        ``False`` always trains alone (an independent model in each process); ``True``
+        raises a ``ValueError`` where there is no other process. ``batch_size`` is the
+        batch of all processes together (see the user guide, Training on several GPUs
+        or machines).
 
     Attributes
     ----------
@@ -193,6 +203,9 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         The trained network (scaling, patching, encoder and decoder).
     n_iter_ : int
         Number of epochs run.
+    world_size_ : int
+        Number of processes that trained the model together in the last ``fit`` or
+        ``partial_fit`` (1 without ``distributed`` training).
     loss_curve_ : list of float
         Training loss of each epoch: the weighted reconstruction error, plus the
         consistency, latent and view terms where their weights are not 0.
@@ -305,6 +318,7 @@ class SimMIMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseS
         verbose=0,
         warm_start=False,
         log_dir=None,
+        distributed="auto",
     ):
         store_parameters(self, locals())
 

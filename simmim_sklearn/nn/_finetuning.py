@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._parallel import summed
 from ._training import fit_epochs
 
 # Held-out rows scored per forward pass in validation: bounds its memory on large sets.
@@ -98,7 +99,9 @@ def finetune(network, rows, classification, layer_decay, config, generator, devi
                 batch_error, batch_weight = task_loss_terms(network, batch, classification)
                 # Summed on the device: no host synchronisation per block.
                 error_sum, weight_sum = error_sum + batch_error, weight_sum + batch_weight
-            return -float(error_sum) / max(float(weight_sum), 1e-12)
+            # Over several processes, the sums of every process's share of the rows.
+            error_sum, weight_sum = summed([error_sum, weight_sum], config.world)
+            return -error_sum / max(weight_sum, 1e-12)
 
     return fit_epochs(
         network, layerwise_parameter_groups(network, layer_decay), config,

@@ -10,6 +10,7 @@ from torch import nn
 
 from ._encoders import ResidualMLPBlock, build_encoder, pool_present
 from ._masking import random_token_mask
+from ._parallel import SINGLE, global_batches, share_bounds, shared_batches, summed
 from ._training import EVALUATION_SEED, LoopConfig, batch_indices, fit_epochs
 
 # The symbol ids that no token has: padding (absent positions), unknown tokens and the mask.
@@ -134,15 +135,20 @@ def masked_token_terms(network, ids, mask_ratio, generator):
     return predicted, decoded, chosen.sum()
 
 
-def train_tokens(network, ids, config, generator, val_ids=None, optimizer_state=None):
+def train_tokens(network, ids, config, generator, val_ids=None, optimizer_state=None,
+                 shard=None):
     """Train ``network`` in place on the symbol ids ``ids`` (a tensor on the network's
     device) by masked token modeling plus the decoder's term, by ``fit_epochs``; the
-    validation score is ``-evaluation_cross_entropy`` of ``val_ids``."""
+    validation score is ``-evaluation_cross_entropy`` of ``val_ids``. With a ``shard``
+    (several processes, ``config.world``), this process trains on its part of each global
+    batch and scores its share of ``val_ids``."""
     device = ids.device
 
     def epoch_batches():
-        for rows in batch_indices(len(ids), config.batch_size, generator, device):
-            yield ids[rows]
+        rows = (batch_indices(len(ids), config.batch_size, generator, device) if shard is None
+                else shared_batches(len(ids), config.batch_size, True, device, shard))
+        for batch in rows:
+            yield ids[batch]
 
     def batch_loss(batch):
         predicted, decoded, n_predicted = masked_token_terms(network, batch, config.mask_ratio,
@@ -155,21 +161,24 @@ def train_tokens(network, ids, config, generator, val_ids=None, optimizer_state=
     if val_ids is not None:
         def validation_score():
             return -evaluation_cross_entropy(network, val_ids, config.mask_ratio,
-                                             config.batch_size)
+                                             config.batch_size, config.world)
 
-    n_batches = -(-len(ids) // config.batch_size)
+    n_batches = len(global_batches(len(ids), config.batch_size, config.world))
     return fit_epochs(network, list(network.parameters()), config, epoch_batches, n_batches,
                       batch_loss, device, validation_score, optimizer_state)
 
 
 @torch.inference_mode()
-def evaluation_cross_entropy(network, ids, mask_ratio, batch_size):
+def evaluation_cross_entropy(network, ids, mask_ratio, batch_size, world=SINGLE):
     """Mean cross-entropy of the masked prediction of ``ids`` under the fixed evaluation
-    mask and corruption (the same tokens at every call)."""
+    mask and corruption (the same tokens at every call); over several processes
+    (``world``), of each one's contiguous share of ``ids``, summed over all."""
+    ids = ids[slice(*share_bounds(len(ids), world))]
     generator = torch.Generator(device=ids.device).manual_seed(EVALUATION_SEED)
     total = count = 0.0
     for start in range(0, len(ids), batch_size):
         predicted, _, n_predicted = masked_token_terms(network, ids[start:start + batch_size],
                                                        mask_ratio, generator)
         total, count = total + predicted, count + n_predicted
-    return float(total) / max(float(count), 1.0)
+    total, count = summed([total, count], world)
+    return total / max(count, 1.0)

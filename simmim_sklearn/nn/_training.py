@@ -13,6 +13,14 @@ from tqdm.auto import tqdm
 from ._masking import random_token_mask
 from ._objectives import self_supervised_terms, teacher_momentum, update_teacher
 from ._optimizer import AdamW
+from ._parallel import (
+    SINGLE,
+    World,
+    broadcast_state,
+    data_parallel,
+    mean_loss_backward,
+    summed,
+)
 
 # The fixed seed of the evaluation mask, so that validation and ``score`` are deterministic.
 EVALUATION_SEED = 0
@@ -34,6 +42,8 @@ class LoopConfig:
     verbose: int
     precision: str = "float32"  # "bfloat16": mixed precision through torch.autocast
     schedule: bool = True  # warm-up and cosine decay; False keeps a constant learning rate
+    # The processes training the model together (data-parallel); one by default.
+    world: World = SINGLE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +65,7 @@ class TrainingHistory:
     validation_scores: list
     n_epochs: int
     optimizer_state: dict
+    world_size: int = 1  # the processes that trained
 
 
 def masked_loss_terms(
@@ -138,10 +149,12 @@ def _normalised_square_distance(predicted, target):
 
 
 @torch.inference_mode()
-def evaluation_loss(network, rows, config, batch_size, device):
+def evaluation_loss(network, rows, config, batch_size, device, world=SINGLE):
     """The training objective of ``config`` on ``rows`` (a batch source, see ``_data``) under
     the fixed evaluation mask: the mean error on the hidden entries plus the consistency,
-    latent and view terms at their weights (no row shown whole, visible entries unscored)."""
+    latent and view terms at their weights (no row shown whole, visible entries unscored).
+    Over several processes (``world``), each scores its share of the rows and the sums are
+    added up, so that all get the same value."""
     generator = torch.Generator(device=device).manual_seed(EVALUATION_SEED)
     total = weight = 0.0
     for xb in rows.batches(batch_size):
@@ -152,7 +165,8 @@ def evaluation_loss(network, rows, config, batch_size, device):
         )
         # Accumulated on the device: no host synchronisation per batch.
         total, weight = total + error_sum, weight + weight_sum
-    return float(total) / max(float(weight), np.finfo(np.float32).tiny)
+    total, weight = summed([total, weight], world)
+    return total / max(weight, np.finfo(np.float32).tiny)
 
 
 def _schedule(total_steps):
@@ -194,7 +208,8 @@ def train(network, rows, config, generator, device, val_rows=None, optimizer_sta
     validation_score = None
     if val_rows is not None:
         def validation_score():
-            return -evaluation_loss(network, val_rows, config, config.batch_size, device)
+            return -evaluation_loss(network, val_rows, config, config.batch_size, device,
+                                    config.world)
 
     return fit_epochs(
         network, [p for p in network.parameters() if p.requires_grad], config,
@@ -228,6 +243,12 @@ def fit_epochs(network, parameters, config, epoch_batches, n_batches, batch_loss
     runs after every optimisation step; ``on_epoch(epoch, values, network)`` after every
     epoch with its loss, validation loss and learning rate (the TensorBoard log).
 
+    Where ``config.world`` has several processes, each runs ``batch_loss`` on its share of
+    every global batch through ``DistributedDataParallel``, which averages the gradients;
+    the losses and ``validation_score`` are sums over all processes, so that every process
+    takes the same steps and stops at the same epoch; only rank 0 shows the progress bar;
+    and the fitted weights are rank 0's in every process.
+
     Raises
     ------
     ValueError
@@ -238,8 +259,11 @@ def fit_epochs(network, parameters, config, epoch_batches, n_batches, batch_loss
     stopping = _EarlyStopping(config.tol, config.n_iter_no_change,
                               keep_best_weights=validation_score is not None)
     loss_curve, validation_scores = [], []
-    progress = tqdm(range(config.n_epochs), disable=not config.verbose, unit="epoch")
+    world = config.world
+    progress = tqdm(range(config.n_epochs), disable=not config.verbose or world.rank != 0,
+                    unit="epoch")
     network.train()
+    batch_loss = data_parallel(network, batch_loss, world, device)
     for epoch in progress:
         learning_rate = steps.learning_rate
         loss_curve.append(steps.run_epoch(epoch_batches(), batch_loss))
@@ -264,8 +288,9 @@ def fit_epochs(network, parameters, config, epoch_batches, n_batches, batch_loss
             break
     network.eval()
     stopping.restore_best_weights(network)
+    broadcast_state(network, world)
     return TrainingHistory(loss_curve, validation_scores, epoch + 1,
-                           steps.optimizer.state_dict())
+                           steps.optimizer.state_dict(), world.size)
 
 
 class _EpochSteps:
@@ -287,6 +312,7 @@ class _EpochSteps:
         self.autocast = torch.autocast(device.type, dtype=torch.bfloat16,
                                        enabled=config.precision == "bfloat16")
         self.after_step = after_step
+        self.world = config.world
         self.step = 0
 
     @property
@@ -301,14 +327,14 @@ class _EpochSteps:
         return self.optimizer.groups[-1]["lr"] * self.learning_rate_factor
 
     def run_epoch(self, batches, batch_loss):
-        """One step on each of ``batches``; the epoch's training loss (weighted mean)."""
+        """One step on each of ``batches``; the epoch's training loss (weighted mean, over
+        all processes)."""
         epoch_loss = epoch_weight = 0.0
         for batch in batches:
             with self.autocast:
                 error_sum, weight_sum = batch_loss(batch)
-            loss = error_sum / weight_sum.clamp(min=1.0)
             self.optimizer.zero_grad()
-            loss.backward()
+            mean_loss_backward(error_sum, weight_sum, self.world, self.trained)
             torch.nn.utils.clip_grad_norm_(self.trained, MAX_GRAD_NORM)
             self.optimizer.step(self.learning_rate_factor)
             self.step += 1
@@ -317,7 +343,8 @@ class _EpochSteps:
             # Summed on the device and read once per epoch: no host synchronisation per step.
             epoch_loss += error_sum.detach()
             epoch_weight += weight_sum.detach()
-        return float(epoch_loss) / max(float(epoch_weight), 1.0)
+        epoch_loss, epoch_weight = summed([epoch_loss, epoch_weight], self.world)
+        return epoch_loss / max(epoch_weight, 1.0)
 
 
 class _EarlyStopping:
