@@ -25,7 +25,7 @@ from ._base import (
     store_parameters,
     validation_split,
 )
-from ._plan import Corpus, make_plan, publish, published, threads, vocabulary_limits
+from ._plan import Corpus, make_plan, publish, published, threads
 from ._threads import torch_threads
 from .nn._token_model import (
     MASK_ID,
@@ -34,9 +34,9 @@ from .nn._token_model import (
     evaluation_cross_entropy,
     train_tokens,
 )
-from .tokens._analyzers import ANALYZERS, fit_subword_tokenizer, join_tokens, split_documents
+from .tokens._analyzers import ANALYZERS
+from .tokens._coder import TokenCoder
 from .tokens._documents import checked_documents
-from .tokens._vocabulary import Vocabulary
 
 
 class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchModelMixin,
@@ -279,39 +279,22 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         documents = checked_documents(X)
         params = self.get_params()
         if continuing:
-            sequences = self._sequences(documents)
+            sequences = self._coder.sequences(documents)
         else:
-            self._id_input = isinstance(documents, np.ndarray)
-            vocabulary_size, min_count = vocabulary_limits(params)
-            self.tokenizer_ = None if self._id_input else fit_subword_tokenizer(
-                self.analyzer, documents, vocabulary_size, self.lowercase)
-            sequences = self._sequences(documents)
-            self._vocabulary = Vocabulary.from_sequences(
-                sequences, vocabulary_size, 1 if self._id_input else min_count)
-            self.vocabulary_ = {token: self._vocabulary.ids[token]
-                                for token in self._vocabulary.tokens}
+            self._coder, sequences = TokenCoder.fit(documents, params, type(self).__name__)
+            self.tokenizer_ = self._coder.tokenizer
+            self.vocabulary_ = self._coder.tokens
         rng = self._rng_ if continuing else check_random_state(self.random_state)
         train_rows, val_rows = validation_split(self, len(sequences), rng, incremental)
-        lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
-        corpus = Corpus(len(sequences) if train_rows is None else len(train_rows), lengths,
-                        len(self._vocabulary), incremental,
-                        self._plan.network if continuing else None)
-        plan = make_plan(params, corpus, "tokens")
-        ids = torch.from_numpy(self._vocabulary.encode(sequences, plan.network.max_length))
+        n_rows = len(sequences) if train_rows is None else len(train_rows)
+        plan = token_plan(params, sequences, len(self._coder.vocabulary), n_rows, incremental,
+                          self._plan.network if continuing else None)
+        ids = self._coder.vocabulary.encode(sequences, plan.network.max_length)
         with torch_threads(plan.n_threads):
-            if continuing:
-                network = copy.deepcopy(self.module_)
-            else:
-                network = _new_network(plan.network, rng)
-            network.to(plan.device)
-            ids = ids.to(plan.device)
-            generator = torch.Generator(device=plan.device).manual_seed(
-                int(rng.randint(2**31 - 1)))
-            history = train_tokens(
-                network, ids if train_rows is None else ids[train_rows], plan.training,
-                generator, None if val_rows is None else ids[val_rows],
-                self._optimizer_state if continuing else None,
-            )
+            network = (copy.deepcopy(self.module_) if continuing
+                       else new_token_network(plan.network, rng))
+            history = train_token_network(network, ids, plan, rng, train_rows, val_rows,
+                                          self._optimizer_state if continuing else None)
         self.module_ = network
         self._plan = plan
         self._rng_ = rng
@@ -320,22 +303,10 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         publish(self, {**network_values, **loop_values})
         record_history(self, history, incremental and continuing)
 
-    def _sequences(self, documents):
-        """Each document as its list of tokens (its ids without padding, for id input)."""
-        if isinstance(documents, np.ndarray) != self._id_input:
-            fitted = "a 2-D integer array of token ids" if self._id_input else "strings"
-            raise ValueError(f"This {type(self).__name__} was fitted on {fitted}; X must be "
-                             "of the same kind.")
-        if self._id_input:
-            return [row[row != self.padding_id].tolist() for row in documents]
-        return split_documents(documents, self.analyzer, self.kmer_size, self.lowercase,
-                               self.tokenizer_)
-
     def _symbol_ids(self, X):
         """Symbol ids of shape (n_samples, max_length_) of the documents ``X``."""
         check_is_fitted(self)
-        sequences = self._sequences(checked_documents(X))
-        return self._vocabulary.encode(sequences, self.max_length_)
+        return self._coder.symbol_ids(checked_documents(X), self.max_length_)
 
     # -- transforming and scoring ----------------------------------------------------------
 
@@ -395,14 +366,7 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         with self._inference_threads(len(Z)):
             symbols = map_row_blocks(self._most_likely_symbols, Z, self.max_length_,
                                      network.head[-1].weight.device, dtype=np.int64)
-        sequences = self._vocabulary.decode(symbols)
-        if self._id_input:
-            ids = np.full((len(Z), self.max_length_), self.padding_id, dtype=np.int64)
-            for row, sequence in enumerate(sequences):
-                ids[row, :len(sequence)] = sequence
-            return ids
-        return np.array([join_tokens(tokens, self.analyzer, self.tokenizer_)
-                         for tokens in sequences], dtype=object)
+        return self._coder.documents(symbols, self.max_length_)
 
     def _most_likely_symbols(self, z):
         logits = self.module_.decode(z)
@@ -450,9 +414,32 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return tags
 
 
-def _new_network(plan, rng):
+def token_plan(params, sequences, vocabulary_size, n_rows, incremental=False, fitted=None):
+    """The plan (purpose "tokens") of a fit on ``sequences`` (lists of tokens) that trains on
+    ``n_rows`` of them, for ``params`` with every "auto" unresolved; ``fitted`` is the
+    network plan of a model being continued."""
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    return make_plan(params, Corpus(n_rows, lengths, vocabulary_size, incremental, fitted),
+                     "tokens")
+
+
+def new_token_network(plan, rng):
     """A ``MaskedTokenNetwork`` built by the network ``plan``, seeded from ``rng``."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(rng.randint(2**31 - 1)))
         return MaskedTokenNetwork(plan.vocabulary_size, plan.max_length, plan.encoder,
                                   plan.hidden_width, plan.depth)
+
+
+def train_token_network(network, ids, plan, rng, train_rows=None, val_rows=None,
+                        optimizer_state=None):
+    """Train ``network`` in place by masked token modeling on the symbol ids ``ids`` (an
+    ndarray) at ``train_rows`` (all if None), as ``plan`` says, on its device; the rows at
+    ``val_rows`` score early stopping. A seed drawn from ``rng`` seeds the masks and the
+    shuffling. Returns the ``TrainingHistory``."""
+    network.to(plan.device)
+    ids = torch.from_numpy(ids).to(plan.device)
+    generator = torch.Generator(device=plan.device).manual_seed(int(rng.randint(2**31 - 1)))
+    return train_tokens(network, ids if train_rows is None else ids[train_rows],
+                        plan.training, generator, None if val_rows is None else ids[val_rows],
+                        optimizer_state)
