@@ -35,14 +35,23 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
     cross-entropy, the layers nearest the input at the lowest learning rates
     (``layer_decay``).
 
+    With ``analyzer`` set, ``X`` holds token sequences instead of rows of numbers: an
+    iterable of strings (DNA, proteins, text), as scikit-learn's text vectorizers take, or a
+    2-D integer array of token ids. The network is then :class:`SimMIMTokenTransformer`'s,
+    pretrained by masked token modeling on every sequence, and the head reads its
+    representation (the mean and max of every block's output over the tokens).
+
     As ``-1`` marks unlabeled rows, it cannot be a class: ``fit`` raises on labels such as
     ``{-1, 1}``, which it would read as one class and unlabeled rows; recode them (to
     ``{0, 1}``).
 
     Parameters
     ----------
-    hidden_width : int, default=128
-        Width of the encoder's hidden layers (see :class:`SimMIMTransformer`).
+    %(token_parameters)s
+    hidden_width : int or "auto", default="auto"
+        Width of the encoder's hidden layers (see :class:`SimMIMTransformer`). ``"auto"``
+        is the pretraining transformer's default: 128 for numeric rows, 64 for token
+        sequences.
     depth : int or "auto", default="auto"
         Number of encoder blocks (see :class:`SimMIMTransformer`).
     encoder : {"auto", "mlp", "conv", "transformer"}, default="auto"
@@ -52,9 +61,11 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         tabular features.
     patch_size : int, tuple of int or "auto", default="auto"
         Token size along each axis of ``input_shape`` (see :class:`SimMIMTransformer`).
-    mask_ratio : float, default=0.5
+    mask_ratio : float or "auto", default="auto"
         Fraction of each row's tokens hidden at every pretraining step, in spans on
-        windows (see :class:`SimMIMTransformer`); in (0, 1).
+        windows (see :class:`SimMIMTransformer`); in (0, 1). ``"auto"`` is the pretraining
+        transformer's default: 0.5 for numeric rows, 0.15 for token sequences (BERT's
+        share, see :class:`SimMIMTokenTransformer`).
     pretrain_iter : int or "auto", default="auto"
         Epochs of masked pretraining (``SimMIMTransformer``'s ``max_iter``, whose
         ``"auto"`` it follows); 0 fine-tunes the network from its random start, which
@@ -63,6 +74,10 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
         ``precision``, ``verbose`` and ``log_dir`` from this estimator and every other
         setting (``n_components``, ``batch_size``, ``learning_rate_init``,
         ``weight_decay``, ``early_stopping``, ...) from :class:`SimMIMTransformer`'s
+        defaults. With ``analyzer`` set, pretraining is :class:`SimMIMTokenTransformer`'s
+        (whose ``max_iter`` ``"auto"`` it follows), with ``hidden_width``, ``depth``,
+        ``encoder``, ``mask_ratio``, ``device``, ``precision``, ``n_threads``, ``verbose``
+        and the tokenising parameters from this estimator, its other settings at their
         defaults.
     max_iter : int or "auto", default="auto"
         Maximum number of fine-tuning epochs; ``"auto"`` is about 600 optimisation steps,
@@ -136,16 +151,16 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
     pretrain_loss_curve_ : list of float
         Masked-modeling loss of each pretraining epoch.
     input_shape_ : tuple of int
-        Layout of a row as ``(C, *spatial)``.
+        Layout of a row as ``(C, *spatial)`` (numeric rows only).
     patch_size_ : tuple of int
-        Patch size along each spatial axis.
+        Patch size along each spatial axis (numeric rows only).
     encoder_ : str
         Encoder used.
     depth_ : int
         Number of encoder blocks.
     %(plan_attributes)s
     n_features_in_ : int
-        Number of features seen during ``fit``.
+        Number of features seen during ``fit`` (numeric rows only).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
 
@@ -182,12 +197,18 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
     def __init__(
         self,
         *,
-        hidden_width=128,
+        analyzer=None,
+        kmer_size=3,
+        lowercase=False,
+        max_vocabulary="auto",
+        max_length="auto",
+        padding_id=0,
+        hidden_width="auto",
         depth="auto",
         encoder="auto",
         input_shape=None,
         patch_size="auto",
-        mask_ratio=0.5,
+        mask_ratio="auto",
         pretrain_iter="auto",
         max_iter="auto",
         batch_size="auto",
@@ -215,8 +236,9 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows, labeled and unlabeled; NaN marks missing values.
+        X : array-like of shape (n_samples, n_features), or iterable of str
+            Training rows, labeled and unlabeled; NaN marks missing values. With
+            ``analyzer`` set: documents, or token ids padded with ``padding_id``.
         y : array-like of shape (n_samples,)
             Class labels, ``-1`` for unlabeled rows.
 
@@ -243,8 +265,10 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            A chunk of rows.
+        X : array-like of shape (n_samples, n_features), or iterable of str
+            A chunk of rows (documents or token ids with ``analyzer`` set). The first call
+            builds the vocabulary from its documents; later ones read tokens outside it
+            as unknown.
         y : array-like of shape (n_samples,)
             Their labels, ``-1`` for unlabeled rows.
         classes : array-like of shape (n_classes,), default=None
@@ -326,8 +350,8 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to score.
+        X : array-like of shape (n_samples, n_features), or iterable of str
+            Rows to score (documents or token ids with ``analyzer`` set).
 
         Returns
         -------
@@ -345,8 +369,8 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to classify.
+        X : array-like of shape (n_samples, n_features), or iterable of str
+            Rows to classify (documents or token ids with ``analyzer`` set).
 
         Returns
         -------
@@ -360,8 +384,8 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to classify.
+        X : array-like of shape (n_samples, n_features), or iterable of str
+            Rows to classify (documents or token ids with ``analyzer`` set).
 
         Returns
         -------
@@ -376,8 +400,8 @@ class SimMIMClassifier(ClassifierMixin, BaseFineTuned):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to classify.
+        X : array-like of shape (n_samples, n_features), or iterable of str
+            Rows to classify (documents or token ids with ``analyzer`` set).
 
         Returns
         -------

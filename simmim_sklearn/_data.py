@@ -144,7 +144,8 @@ class TensorRows:
 @dataclass
 class TaskBatch:
     """A block of fine-tuning rows: the rows, their targets (class indices or standardised
-    targets, NaN where unknown) and their loss weights, float32 tensors on one device."""
+    targets, NaN where unknown) and their loss weights, float32 tensors on one device
+    (the rows int64 for symbol ids)."""
 
     x: torch.Tensor
     targets: torch.Tensor
@@ -152,12 +153,16 @@ class TaskBatch:
 
 
 class TaskRows(TensorRows):
-    """In-memory fine-tuning rows with their targets, of shape (n_rows, n_targets), and their
-    weights, of shape (n_rows,): ``TensorRows`` whose batches are ``TaskBatch``es, shuffled
-    together by the same draws."""
+    """In-memory fine-tuning rows (float rows, or integer symbol ids) with their targets, of
+    shape (n_rows, n_targets), and their weights, of shape (n_rows,): ``TensorRows`` whose
+    batches are ``TaskBatch``es, shuffled together by the same draws."""
 
     def __init__(self, X, targets, weight, device):
-        super().__init__(X, device)
+        if X.dtype.kind in "iu":
+            # Symbol ids of token sequences stay integers: the network looks them up.
+            self.X, self.device = torch.from_numpy(X.astype(np.int64)).to(device), device
+        else:
+            super().__init__(X, device)
         self.targets = _float32_tensor(targets, device, pin=False)
         self.weight = _float32_tensor(weight, device, pin=False)
 

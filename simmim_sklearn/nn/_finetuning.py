@@ -33,6 +33,15 @@ class TaskNetwork(nn.Module):
         return self.head(z)
 
 
+class TokenTaskNetwork(TaskNetwork):
+    """A ``MaskedTokenNetwork``'s representation of symbol ids
+    (``SimMIMTokenTransformer.transform``'s columns) read by a ``TaskNetwork``'s head; the
+    token head and the decoder stay in ``backbone`` untrained, as the decoder does there."""
+
+    def forward(self, ids):
+        return self.head(self.backbone(ids))
+
+
 def layerwise_parameter_groups(network, layer_decay):
     """``fit_epochs``' parameter groups of a ``TaskNetwork``: the encoder's token embedding
     (and the linear path of raw values) at layer 0, its block ``i`` at layer ``i + 1``, the
