@@ -47,8 +47,18 @@ class TokenCoder:
             coder.tokenizer = fit_subword_tokenizer(coder.analyzer, documents, vocabulary_size,
                                                     coder.lowercase)
         sequences = coder.sequences(documents)
-        coder.vocabulary = Vocabulary.from_sequences(sequences, vocabulary_size,
-                                                     1 if coder.id_input else min_count)
+        min_count = 1 if coder.id_input else min_count
+        coder.vocabulary = Vocabulary.from_sequences(sequences, vocabulary_size, min_count)
+        if not coder.vocabulary.tokens:
+            # A network of the special symbols alone would learn nothing, silently.
+            if any(sequences):
+                reason = f"no token is seen at least {min_count} times"
+            elif coder.id_input:
+                reason = f"every id is the padding_id, {coder.padding_id}"
+            else:
+                reason = ("every document is empty, or has no token for "
+                          f"analyzer={coder.analyzer!r}")
+            raise ValueError(f"X has no token to learn from: {reason}.")
         return coder, sequences
 
     @property
