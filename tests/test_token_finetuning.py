@@ -72,6 +72,8 @@ def test_unlabeled_rows_are_pretrained_on(gc_dna):
     y_few = np.where(np.arange(200) < 100, y, -1)
     clf = SimMIMClassifier(**TINY_TOKENS).fit(X, y_few)
     assert "N" in clf.vocabulary_
+    # Their spread labels take no part in fine-tuning by default on sequences.
+    assert clf.unlabeled_weight_ == 0.0
     labeled_only = SimMIMClassifier(**TINY_TOKENS).fit(X[:100], y[:100])
     assert "N" not in labeled_only.vocabulary_
     assert clf.score(gc_dna[0][100:], y[100:]) > 0.7
@@ -176,11 +178,13 @@ def test_warm_start_cannot_switch_between_numbers_and_tokens(fitted, gc_dna):
         clf.fit(np.zeros((4, 3)), [0, 1, 0, 1])
 
 
-def test_numeric_auto_defaults_are_the_transformer_defaults(tabular):
+def test_numeric_auto_defaults_are_the_former_defaults(tabular):
     X, y = tabular
-    auto = SimMIMClassifier(**{**TINY_FINETUNED, "hidden_width": "auto"}).fit(X, y)
-    explicit = SimMIMClassifier(**{**TINY_FINETUNED, "hidden_width": 128,
-                                   "mask_ratio": 0.5}).fit(X, y)
+    y_few = np.where(np.arange(len(y)) < 100, y, -1)
+    auto = SimMIMClassifier(**{**TINY_FINETUNED, "hidden_width": "auto"}).fit(X, y_few)
+    explicit = SimMIMClassifier(**{**TINY_FINETUNED, "hidden_width": 128, "mask_ratio": 0.5,
+                                   "unlabeled_weight": 1.0}).fit(X, y_few)
+    assert auto.unlabeled_weight_ == 1.0
     np.testing.assert_array_equal(auto.predict_proba(X), explicit.predict_proba(X))
 
 
