@@ -311,7 +311,8 @@ def main():
 def merge_classifier_rows():
     """Rerun the SimMIMClassifier rows and put them in the saved results, each after its
     set's other rows, replacing those of an earlier run; the rows of other runs keep their
-    ``run`` (``"full"`` where a full run wrote them)."""
+    ``run`` (``"full"`` where a full run wrote them). The results are written after each
+    set, so that an interrupted run keeps the sets it finished."""
     saved = json.loads((RESULTS / "tokens.json").read_text())
     tables = saved["tables"]
     run = f"classifier-only, {datetime.date.today().isoformat()}"
@@ -323,8 +324,8 @@ def merge_classifier_rows():
         new_row = {**classifier_row(name, X, y, metric), "run": run}
         last = max(i for i, row in enumerate(rows) if row["set"] == name)
         rows.insert(last + 1, new_row)
-    tables["test scores"] = rows
-    write_results("tokens", tables, notes=__doc__)
+        tables["test scores"] = rows
+        write_results("tokens", tables, notes=__doc__)
 
 
 if __name__ == "__main__":
