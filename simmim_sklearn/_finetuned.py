@@ -106,12 +106,12 @@ n_components_ : int
 # The parameters of the token path, shared by the docstrings of SimMIMClassifier and
 # SimMIMRegressor, where "%(token_parameters)s" stands.
 TOKEN_PARAMETER_DOCS = """\
-analyzer : {"char", "kmer", "word", "bpe", "wordpiece", "unigram"} or None, \
-            default=None
+analyzer : str or None, default=None
         ``None`` reads ``X`` as rows of numbers. ``"char"``, ``"kmer"``, ``"word"``,
-        ``"bpe"``, ``"wordpiece"`` or ``"unigram"`` read ``X`` as token sequences, as :class:`SimMIMTokenTransformer` does: an iterable of strings, cut into
-        tokens by this analyzer (``"char"`` for DNA and proteins, ``"kmer"``, ``"word"``,
-        or a sub-word vocabulary trained on the fit corpus, which needs the optional
+        ``"bpe"``, ``"wordpiece"`` or ``"unigram"`` read ``X`` as token sequences, as
+        :class:`SimMIMTokenTransformer` does: an iterable of strings, cut into tokens by
+        this analyzer (``"char"`` for DNA and proteins; ``"kmer"``; ``"word"``; or a
+        sub-word vocabulary trained on the fit corpus, which needs the optional
         ``tokenizers`` package), or a 2-D integer array of token ids padded with
         ``padding_id`` (the analyzer is then not used). Pretraining is then masked token
         modeling with :class:`SimMIMTokenTransformer`'s network, and the head reads its
