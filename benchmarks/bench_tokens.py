@@ -22,11 +22,17 @@ cross-validation, the best baseline by its cross-validated score.
 - Ours, fine-tuned: ``SimMIMClassifier(analyzer=...)`` with its defaults, the same analyzer
   as the transformer: pretrained by masked token modeling on every training sequence, then
   fine-tuned end to end; with 5% of the labels the other training sequences are given as
-  unlabeled (``-1``): they take part in pretraining, and their labels spread from the
-  labeled ones weigh in fine-tuning. Fitted once per regime (the fit reads the labels).
+  unlabeled (``-1``): they take part in pretraining, and fine-tuning reads the labeled ones
+  (``unlabeled_weight="auto"`` is 0 on sequences). Fitted once per regime (the fit reads
+  the labels).
 
 ``python benchmarks/bench_tokens.py --classifier-only`` runs the SimMIMClassifier rows alone
 and merges them into the existing results; the ``run`` column says which run gave each row.
+The SimMIMClassifier rows were run so, on the same data, split and seeds as the "full" rows
+(the token transformer's outputs were unchanged by the code that added them), but while other
+jobs loaded the shared 2 cores (load average 4 to 8): their fit seconds are wall-clock under
+that load (a script run beside them took 200 s of wall-clock for 47 s of CPU) and not
+comparable with the "full" rows' seconds.
 
 Fit seconds are wall-clock on one torch thread of a shared 2-core machine (the ours rows
 include the transformer's fit); throughput is ``transform`` on the test sequences.
