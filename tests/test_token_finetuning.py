@@ -191,3 +191,24 @@ def test_numeric_auto_defaults_are_the_former_defaults(tabular):
 def test_tags_say_strings_with_an_analyzer():
     assert SimMIMClassifier(analyzer="char").__sklearn_tags__().input_tags.string
     assert SimMIMRegressor().__sklearn_tags__().input_tags.two_d_array
+
+
+def test_subword_analyzer_pickles_with_its_tokenizer():
+    pytest.importorskip("tokenizers")
+    documents = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 6
+    y = np.array([0, 1, 0] * 6)
+    clf = SimMIMClassifier(**{**TINY_TOKENS, "analyzer": "bpe", "max_vocabulary": 60})
+    clf.fit(documents, y)
+    assert clf.tokenizer_ is not None and 0 < len(clf.vocabulary_) <= 60
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(documents[:3]),
+                                  clf.predict_proba(documents[:3]))
+
+
+def test_string_classes_with_minus_one_for_unlabeled(gc_dna):
+    X, y = gc_dna
+    names = np.array(["AT-rich", "GC-rich"], dtype=object)[y]
+    y_few = np.where(np.arange(200) < 60, names, -1)
+    clf = SimMIMClassifier(**TINY_TOKENS).fit(X, y_few)
+    assert list(clf.classes_) == ["AT-rich", "GC-rich"]
+    assert set(clf.predict(X[:10])) <= {"AT-rich", "GC-rich"}
