@@ -31,6 +31,7 @@ from ._tensorboard import tensorboard_log
 from ._threads import torch_threads
 from ._token_transformer import (
     SimMIMTokenTransformer,
+    map_sequence_blocks,
     new_token_network,
     token_plan,
     train_token_network,
@@ -396,8 +397,8 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
             ids = self._coder.symbol_ids(checked_documents(X), self.max_length_)
             network = self.module_
             with self._inference_threads(len(ids)):
-                return map_row_blocks(network, ids, network.head[-1].out_features,
-                                      network.head[-1].weight.device, dtype=np.float32)
+                return map_sequence_blocks(network, ids, network.head[-1].out_features,
+                                           network.head[-1].weight.device)
         X = validate_rows(self, X, reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
         with self._inference_threads(len(X)):
@@ -426,9 +427,10 @@ def representation(network, X, device):
     is what the labels spread over; the head reads the unshifted one, one encoding per row.
     For symbol ids, ``SimMIMTokenTransformer.transform``'s representation."""
     backbone = network.backbone.to(device)
-    rows = X if X.dtype.kind in "iu" else np.asarray(X, dtype=np.float32)
-    return map_row_blocks(backbone, rows, network.head[0].normalized_shape[0], device,
-                          dtype=np.float32)
+    width = network.head[0].normalized_shape[0]
+    if X.dtype.kind in "iu":
+        return map_sequence_blocks(backbone, X, width, device)
+    return map_row_blocks(backbone, np.asarray(X, dtype=np.float32), width, device)
 
 
 def _holds_strings(X):

@@ -29,6 +29,7 @@ from ._plan import Corpus, make_plan, publish, published, threads
 from ._threads import torch_threads
 from .nn._token_model import (
     MASK_ID,
+    PADDING_ID,
     UNKNOWN_ID,
     MaskedTokenNetwork,
     evaluation_cross_entropy,
@@ -37,6 +38,11 @@ from .nn._token_model import (
 from .tokens._analyzers import ANALYZERS
 from .tokens._coder import TokenCoder
 from .tokens._documents import checked_documents
+
+# Sequences per block of ``transform``, read in order of length: small enough that a block's
+# lengths are close (each block is cut to its longest), large enough to keep the matrix
+# products efficient.
+LENGTH_BLOCK_ROWS = 256
 
 
 class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchModelMixin,
@@ -327,8 +333,8 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         ids = self._symbol_ids(X)
         network = self.module_
         with self._inference_threads(len(ids)):
-            return map_row_blocks(network, ids, self.n_components_,
-                                  network.head[-1].weight.device, dtype=np.float32)
+            return map_sequence_blocks(network, ids, self.n_components_,
+                                         network.head[-1].weight.device)
 
     def _inference_threads(self, n_rows):
         """Torch threads for passes of ``n_rows`` documents, in blocks, through the
@@ -412,6 +418,24 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         tags.input_tags.allow_nan = False
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+@torch.inference_mode()
+def map_sequence_blocks(apply, ids, width, device):
+    """``apply`` (a ``MaskedTokenNetwork``, or a network that reads its symbol ids) on rows
+    of symbol ids, to float32 outputs of ``width``: the rows sorted by length and read in
+    blocks of ``LENGTH_BLOCK_ROWS``, each cut to its longest row. Padding is trailing and takes no
+    part in the encoders (masked from attention, zeroed as a convolution's border), so the
+    cut changes no output; it saves the work of every padded position."""
+    lengths = (ids != PADDING_ID).sum(axis=1)
+    order = np.argsort(lengths, kind="stable")
+    out = np.empty((len(ids), width), dtype=np.float32)
+    for start in range(0, len(ids), LENGTH_BLOCK_ROWS):
+        rows = order[start:start + LENGTH_BLOCK_ROWS]
+        longest = max(1, int(lengths[rows[-1]]))
+        block = torch.from_numpy(np.ascontiguousarray(ids[rows, :longest])).to(device)
+        out[rows] = apply(block).cpu().numpy()
+    return out
 
 
 def token_plan(params, sequences, vocabulary_size, n_rows, incremental=False, fitted=None):
