@@ -29,7 +29,8 @@ cross-validation, the best baseline by its cross-validated score.
 ``python benchmarks/bench_tokens.py --classifier-only`` runs the SimMIMClassifier rows alone
 and merges them into the existing results; the ``run`` column says which run gave each row.
 The SimMIMClassifier rows were run so, on the same data, split and seeds as the "full" rows
-(the token transformer's outputs were unchanged by the code that added them), but while other
+(the token transformer's outputs were unchanged by the code that added them; the later
+reading of sequences in length-sorted blocks changes them by rounding only), but while other
 jobs loaded the shared 2 cores (load average 4 to 8): their fit seconds are wall-clock under
 that load (a script run beside them took 200 s of wall-clock for 47 s of CPU) and not
 comparable with the "full" rows' seconds.
