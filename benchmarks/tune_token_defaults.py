@@ -1,22 +1,27 @@
 """Choices for SimMIMTokenTransformer made on the training parts of bench_tokens.py's sets only.
 
 Run from the repository root: ``python benchmarks/tune_token_defaults.py [encoder]
-[sms-analyzer]`` (both by default; each part writes its own results). The training part of
-bench_tokens.py's split (stratified 75%, seed 0) is split again, 70% to fit on and 30% to
-score on (stratified, seed 1); the test part is never read. The transformer is fitted on the
-70%, then a standardised LogisticRegressionCV on all their labels or on 5% of them; accuracy
-on the 30%. One torch thread.
+[sms-analyzer] [unlabeled-weight]`` (all by default; each part writes its own results).
+The training part of bench_tokens.py's split (stratified 75%, seed 0) is split again, 70% to
+fit on and 30% to score on (stratified, seed 1); the test part is never read. The
+transformer is fitted on the 70%, then a standardised LogisticRegressionCV on all their
+labels or on 5% of them; accuracy on the 30%. One torch thread.
 
 - ``encoder`` (``tune_token_defaults``): the default encoder, on the splice junctions; each
   encoder with its defaults, and the same network untrained (one epoch at a learning rate of
   1e-12).
 - ``sms-analyzer`` (``tune_token_analyzer_sms``): words or a BPE vocabulary for the SMS
   messages in bench_tokens.py.
+- ``unlabeled-weight`` (``tune_token_unlabeled_weight``): SimMIMClassifier's
+  ``unlabeled_weight`` on token sequences, on the splice junctions with 5% of the labels
+  (the rest of the 70% marked -1): whether the labels spread over the pretrained
+  representation should weigh in fine-tuning.
 """
 
 import sys
 import warnings
 
+import numpy as np
 import torch
 from _results import write_results
 from _token_data import load_sms, load_splice
@@ -26,7 +31,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from simmim_sklearn import SimMIMTokenTransformer
+from simmim_sklearn import SimMIMClassifier, SimMIMTokenTransformer
 
 
 def inner_split(X, y):
@@ -75,7 +80,26 @@ def sms_analyzer():
                   {"SMS, training part: 70% fit, 30% scored (accuracy)": rows}, notes=__doc__)
 
 
-PARTS = {"encoder": encoder, "sms-analyzer": sms_analyzer}
+def unlabeled_weight():
+    X_fit, X_val, y_fit, y_val = inner_split(*load_splice())
+    labeled = few_labels(y_fit)
+    y_few = np.full(len(y_fit), -1, dtype=object)
+    y_few[labeled] = y_fit[labeled]
+    rows = []
+    for weight in (1.0, 0.0):
+        model = SimMIMClassifier(analyzer="char", unlabeled_weight=weight, random_state=SEED)
+        _, seconds = timed(model.fit, X_fit, y_few)
+        rows.append({"unlabeled_weight": weight, "labeled": len(labeled),
+                     "unlabeled (-1)": len(y_fit) - len(labeled),
+                     "fine-tuning epochs": model.n_iter_, "fit s": round(seconds, 1),
+                     "5% labels": model.score(X_val, y_val)})
+        print(rows[-1], flush=True)
+    write_results("tune_token_unlabeled_weight",
+                  {"splice, training part: 70% fit (5% labeled), 30% scored": rows},
+                  notes=__doc__)
+
+
+PARTS = {"encoder": encoder, "sms-analyzer": sms_analyzer, "unlabeled-weight": unlabeled_weight}
 
 
 def main(parts):

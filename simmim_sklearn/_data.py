@@ -160,7 +160,7 @@ class TaskBatch:
     """A block of fine-tuning rows: the rows, their targets (class indices or standardised
     targets, NaN where unknown), their loss weights and, where the network has a kernel bank,
     the rows' bank features (fixed: computed once, not at every epoch), float32 tensors on
-    one device."""
+    one device (the rows int64 for symbol ids)."""
 
     x: torch.Tensor
     targets: torch.Tensor
@@ -169,12 +169,17 @@ class TaskBatch:
 
 
 class TaskRows(TensorRows):
-    """In-memory fine-tuning rows with their targets, of shape (n_rows, n_targets), and their
-    weights, of shape (n_rows,): ``TensorRows`` whose batches are ``TaskBatch``es, shuffled
-    together by the same draws."""
+    """In-memory fine-tuning rows (float rows, or integer symbol ids) with their targets, of
+    shape (n_rows, n_targets), and their weights, of shape (n_rows,): ``TensorRows`` whose
+    batches are ``TaskBatch``es, shuffled together by the same draws."""
 
     def __init__(self, X, targets, weight, device, shard=None, bank_features=None):
-        super().__init__(X, device, shard=shard)
+        if X.dtype.kind in "iu":
+            # Symbol ids of token sequences stay integers: the network looks them up.
+            self.X = torch.from_numpy(X.astype(np.int64)).to(device)
+            self.device, self.shard = device, shard
+        else:
+            super().__init__(X, device, shard=shard)
         self.targets = _float32_tensor(targets, device, pin=False)
         self.weight = _float32_tensor(weight, device, pin=False)
         self.bank_features = (None if bank_features is None

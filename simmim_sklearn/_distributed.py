@@ -171,6 +171,8 @@ def _fingerprint(X):
     if len(X) == 0:
         return ""
     ends = np.concatenate([np.asarray(X[:1]), np.asarray(X[-1:])])
+    if ends.dtype.kind in "OSU":  # documents of token sequences
+        return hashlib.sha1(repr(ends.tolist()).encode()).hexdigest()
     return hashlib.sha1(np.ascontiguousarray(ends, dtype=np.float64).tobytes()).hexdigest()
 
 

@@ -19,10 +19,17 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
     on the rows that have them, the layers nearest the input at the lowest learning rates
     (``layer_decay``). With several targets, a NaN target is left out of the loss alone.
 
+    With ``analyzer`` set, ``X`` holds token sequences (strings, or a 2-D integer array of
+    token ids), as for :class:`SimMIMClassifier`: pretraining is then
+    :class:`SimMIMTokenTransformer`'s masked token modeling on every sequence.
+
     Parameters
     ----------
-    hidden_width : int, default=128
-        Width of the encoder's hidden layers (see :class:`SimMIMTransformer`).
+    %(token_parameters)s
+    hidden_width : int or "auto", default="auto"
+        Width of the encoder's hidden layers (see :class:`SimMIMTransformer`). ``"auto"``
+        is the pretraining transformer's default: 128 for numeric rows, 64 for token
+        sequences.
     depth : int or "auto", default="auto"
         Number of encoder blocks (see :class:`SimMIMTransformer`).
     encoder : {"auto", "mlp", "conv", "transformer"}, default="auto"
@@ -32,12 +39,15 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
         tabular features.
     patch_size : int, tuple of int or "auto", default="auto"
         Token size along each axis of ``input_shape`` (see :class:`SimMIMTransformer`).
-    mask_ratio : float, default=0.5
+    mask_ratio : float or "auto", default="auto"
         Fraction of each row's tokens hidden at every pretraining step, in spans on
-        windows (see :class:`SimMIMTransformer`); in (0, 1).
+        windows (see :class:`SimMIMTransformer`); in (0, 1). ``"auto"`` is the pretraining
+        transformer's default: 0.5 for numeric rows, 0.15 for token sequences (BERT's
+        share, see :class:`SimMIMTokenTransformer`).
     pretrain_iter : int or "auto", default="auto"
         Epochs of masked pretraining, as in :class:`SimMIMClassifier` (which lists the
-        settings pretraining shares with this estimator); 0 fine-tunes the network from its
+        settings pretraining shares with this estimator, for numeric rows and for token
+        sequences); 0 fine-tunes the network from its
         random start, which measures what pretraining is worth.
     max_iter : int or "auto", default="auto"
         Maximum number of fine-tuning epochs; ``"auto"`` is about 600 optimisation steps,
@@ -121,16 +131,16 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
     pretrain_loss_curve_ : list of float
         Masked-modeling loss of each pretraining epoch.
     input_shape_ : tuple of int
-        Layout of a row as ``(C, *spatial)``.
+        Layout of a row as ``(C, *spatial)`` (numeric rows only).
     patch_size_ : tuple of int
-        Patch size along each spatial axis.
+        Patch size along each spatial axis (numeric rows only).
     encoder_ : str
         Encoder used.
     depth_ : int
         Number of encoder blocks.
     %(plan_attributes)s
     n_features_in_ : int
-        Number of features seen during ``fit``.
+        Number of features seen during ``fit`` (numeric rows only).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
 
@@ -153,12 +163,18 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
     def __init__(
         self,
         *,
-        hidden_width=128,
+        analyzer=None,
+        kmer_size=3,
+        lowercase=False,
+        max_vocabulary="auto",
+        max_length="auto",
+        padding_id=0,
+        hidden_width="auto",
         depth="auto",
         encoder="auto",
         input_shape=None,
         patch_size="auto",
-        mask_ratio=0.5,
+        mask_ratio="auto",
         pretrain_iter="auto",
         max_iter="auto",
         batch_size="auto",
@@ -189,8 +205,8 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            A chunk of rows.
+        X : array-like of shape (n_samples, n_features), or iterable of str
+            A chunk of rows (documents or token ids with ``analyzer`` set).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Their targets, NaN where unknown.
 
@@ -229,8 +245,8 @@ class SimMIMRegressor(RegressorMixin, BaseFineTuned):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict.
+        X : array-like of shape (n_samples, n_features), or iterable of str
+            Rows to predict (documents or token ids with ``analyzer`` set).
 
         Returns
         -------

@@ -25,25 +25,26 @@ from ._base import (
     store_parameters,
     validation_split,
 )
-from ._distributed import (
-    failures_reported,
-    from_rank_zero,
-    resolve_world,
-    shards,
-    shared_random_state,
-)
-from ._plan import Corpus, make_plan, publish, published, threads, vocabulary_limits
+from ._distributed import failures_reported, resolve_world, shards, shared_random_state
+from ._plan import Corpus, make_plan, publish, published, threads
 from ._threads import torch_threads
+from .nn._parallel import SINGLE
 from .nn._token_model import (
     MASK_ID,
+    PADDING_ID,
     UNKNOWN_ID,
     MaskedTokenNetwork,
     evaluation_cross_entropy,
     train_tokens,
 )
-from .tokens._analyzers import ANALYZERS, fit_subword_tokenizer, join_tokens, split_documents
+from .tokens._analyzers import ANALYZERS
+from .tokens._coder import TokenCoder
 from .tokens._documents import checked_documents
-from .tokens._vocabulary import Vocabulary
+
+# Sequences per block of ``transform``, read in order of length: small enough that a block's
+# lengths are close (each block is cut to its longest), large enough to keep the matrix
+# products efficient.
+LENGTH_BLOCK_ROWS = 256
 
 
 class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchModelMixin,
@@ -296,40 +297,24 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         params = self.get_params()
         world = resolve_world(self.distributed)
         if continuing:
-            sequences = self._sequences(documents)
+            sequences = self._coder.sequences(documents)
         else:
-            self._id_input = isinstance(documents, np.ndarray)
-            vocabulary_size, min_count = vocabulary_limits(params)
-            self.tokenizer_ = None if self._id_input else fit_subword_tokenizer(
-                self.analyzer, documents, vocabulary_size, self.lowercase)
-            # Every process reads the corpus with rank 0's tokenizer and vocabulary.
-            self.tokenizer_ = from_rank_zero(self.tokenizer_, world)
-            sequences = self._sequences(documents)
-            self._vocabulary = from_rank_zero(Vocabulary.from_sequences(
-                sequences, vocabulary_size, 1 if self._id_input else min_count), world)
-            self.vocabulary_ = {token: self._vocabulary.ids[token]
-                                for token in self._vocabulary.tokens}
+            self._coder, sequences = TokenCoder.fit(documents, params, type(self).__name__,
+                                                    world)
+            self.tokenizer_ = self._coder.tokenizer
+            self.vocabulary_ = self._coder.tokens
         rng = self._rng_ if continuing else shared_random_state(self.random_state, world)
         train_rows, val_rows = validation_split(self, len(sequences), rng, incremental)
-        lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
-        corpus = Corpus(len(sequences) if train_rows is None else len(train_rows), lengths,
-                        len(self._vocabulary), incremental,
-                        self._plan.network if continuing else None)
-        plan = make_plan(params, corpus, "tokens")
-        ids = torch.from_numpy(self._vocabulary.encode(sequences, plan.network.max_length))
+        n_rows = len(sequences) if train_rows is None else len(train_rows)
+        plan = token_plan(params, sequences, len(self._coder.vocabulary), n_rows, incremental,
+                          self._plan.network if continuing else None)
+        ids = self._coder.vocabulary.encode(sequences, plan.network.max_length)
         with torch_threads(plan.n_threads):
-            if continuing:
-                network = copy.deepcopy(self.module_)
-            else:
-                network = _new_network(plan.network, rng)
-            network.to(plan.device)
-            ids = ids.to(plan.device)
-            shard, generator = shards(int(rng.randint(2**31 - 1)), world, plan.device)
-            history = train_tokens(
-                network, ids if train_rows is None else ids[train_rows], plan.training,
-                generator, None if val_rows is None else ids[val_rows],
-                self._optimizer_state if continuing else None, shard,
-            )
+            network = (copy.deepcopy(self.module_) if continuing
+                       else new_token_network(plan.network, rng))
+            history = train_token_network(network, ids, plan, rng, train_rows, val_rows,
+                                          self._optimizer_state if continuing else None,
+                                          world)
         self.module_ = network
         self._plan = plan
         self._rng_ = rng
@@ -338,22 +323,10 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         publish(self, {**network_values, **loop_values})
         record_history(self, history, incremental and continuing)
 
-    def _sequences(self, documents):
-        """Each document as its list of tokens (its ids without padding, for id input)."""
-        if isinstance(documents, np.ndarray) != self._id_input:
-            fitted = "a 2-D integer array of token ids" if self._id_input else "strings"
-            raise ValueError(f"This {type(self).__name__} was fitted on {fitted}; X must be "
-                             "of the same kind.")
-        if self._id_input:
-            return [row[row != self.padding_id].tolist() for row in documents]
-        return split_documents(documents, self.analyzer, self.kmer_size, self.lowercase,
-                               self.tokenizer_)
-
     def _symbol_ids(self, X):
         """Symbol ids of shape (n_samples, max_length_) of the documents ``X``."""
         check_is_fitted(self)
-        sequences = self._sequences(checked_documents(X))
-        return self._vocabulary.encode(sequences, self.max_length_)
+        return self._coder.symbol_ids(checked_documents(X), self.max_length_)
 
     # -- transforming and scoring ----------------------------------------------------------
 
@@ -374,8 +347,8 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         ids = self._symbol_ids(X)
         network = self.module_
         with self._inference_threads(len(ids)):
-            return map_row_blocks(network, ids, self.n_components_,
-                                  network.head[-1].weight.device, dtype=np.float32)
+            return map_sequence_blocks(network, ids, self.n_components_,
+                                         network.head[-1].weight.device)
 
     def _inference_threads(self, n_rows):
         """Torch threads for passes of ``n_rows`` documents, in blocks, through the
@@ -413,14 +386,7 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         with self._inference_threads(len(Z)):
             symbols = map_row_blocks(self._most_likely_symbols, Z, self.max_length_,
                                      network.head[-1].weight.device, dtype=np.int64)
-        sequences = self._vocabulary.decode(symbols)
-        if self._id_input:
-            ids = np.full((len(Z), self.max_length_), self.padding_id, dtype=np.int64)
-            for row, sequence in enumerate(sequences):
-                ids[row, :len(sequence)] = sequence
-            return ids
-        return np.array([join_tokens(tokens, self.analyzer, self.tokenizer_)
-                         for tokens in sequences], dtype=object)
+        return self._coder.documents(symbols, self.max_length_)
 
     def _most_likely_symbols(self, z):
         logits = self.module_.decode(z)
@@ -468,9 +434,51 @@ class SimMIMTokenTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return tags
 
 
-def _new_network(plan, rng):
+@torch.inference_mode()
+def map_sequence_blocks(apply, ids, width, device):
+    """``apply`` (a ``MaskedTokenNetwork``, or a network that reads its symbol ids) on rows
+    of symbol ids, to float32 outputs of ``width``: the rows sorted by length and read in
+    blocks of ``LENGTH_BLOCK_ROWS``, each cut to its longest row. Padding is trailing and takes no
+    part in the encoders (masked from attention, zeroed as a convolution's border), so the
+    cut changes no output; it saves the work of every padded position."""
+    lengths = (ids != PADDING_ID).sum(axis=1)
+    order = np.argsort(lengths, kind="stable")
+    out = np.empty((len(ids), width), dtype=np.float32)
+    for start in range(0, len(ids), LENGTH_BLOCK_ROWS):
+        rows = order[start:start + LENGTH_BLOCK_ROWS]
+        longest = max(1, int(lengths[rows[-1]]))
+        block = torch.from_numpy(np.ascontiguousarray(ids[rows, :longest])).to(device)
+        out[rows] = apply(block).cpu().numpy()
+    return out
+
+
+def token_plan(params, sequences, vocabulary_size, n_rows, incremental=False, fitted=None):
+    """The plan (purpose "tokens") of a fit on ``sequences`` (lists of tokens) that trains on
+    ``n_rows`` of them, for ``params`` with every "auto" unresolved; ``fitted`` is the
+    network plan of a model being continued."""
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    return make_plan(params, Corpus(n_rows, lengths, vocabulary_size, incremental, fitted),
+                     "tokens")
+
+
+def new_token_network(plan, rng):
     """A ``MaskedTokenNetwork`` built by the network ``plan``, seeded from ``rng``."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(rng.randint(2**31 - 1)))
         return MaskedTokenNetwork(plan.vocabulary_size, plan.max_length, plan.encoder,
                                   plan.hidden_width, plan.depth)
+
+
+def train_token_network(network, ids, plan, rng, train_rows=None, val_rows=None,
+                        optimizer_state=None, world=SINGLE):
+    """Train ``network`` in place by masked token modeling on the symbol ids ``ids`` (an
+    ndarray) at ``train_rows`` (all if None), as ``plan`` says, on its device; the rows at
+    ``val_rows`` score early stopping. A seed drawn from ``rng`` seeds the masks and the
+    shuffling; with several processes (``world``), each trains on its share of every batch.
+    Returns the ``TrainingHistory``."""
+    network.to(plan.device)
+    ids = torch.from_numpy(ids).to(plan.device)
+    shard, generator = shards(int(rng.randint(2**31 - 1)), world, plan.device)
+    return train_tokens(network, ids if train_rows is None else ids[train_rows],
+                        plan.training, generator, None if val_rows is None else ids[val_rows],
+                        optimizer_state, shard)

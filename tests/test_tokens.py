@@ -245,3 +245,17 @@ def test_conv_encoder_blocks_span_the_sequence():
                                    random_state=0).fit(["ACGTACGTACGTACGT"] * 4)
     # Dilations 1, 2, 4, 8 span 16 tokens: 4 blocks, each pooled to a mean and a max.
     assert model.depth_ == 4 and model.transform(["ACGT"]).shape == (1, 64)
+
+
+@pytest.mark.parametrize("encoder", ["transformer", "conv"])
+def test_transform_in_length_blocks_matches_the_padded_pass(encoder):
+    import torch
+
+    # Lengths 0 to 40 over more than one block: transform sorts them and cuts each block's
+    # padding, which must change nothing but rounding.
+    rng = np.random.default_rng(0)
+    documents = ["".join(rng.choice(list("ACGT"), n)) for n in rng.integers(0, 41, 600)]
+    model = SimMIMTokenTransformer(encoder=encoder, max_length=40, **TINY_TOKENS).fit(documents)
+    with torch.inference_mode():
+        padded = model.module_(torch.from_numpy(model._symbol_ids(documents))).numpy()
+    np.testing.assert_allclose(model.transform(documents), padded, atol=1e-5)

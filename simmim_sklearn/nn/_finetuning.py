@@ -37,6 +37,15 @@ class TaskNetwork(nn.Module):
         return self.head(z)
 
 
+class TokenTaskNetwork(TaskNetwork):
+    """A ``MaskedTokenNetwork``'s representation of symbol ids
+    (``SimMIMTokenTransformer.transform``'s columns) read by a ``TaskNetwork``'s head; the
+    token head and the decoder stay in ``backbone`` untrained, as the decoder does there."""
+
+    def forward(self, ids):
+        return self.head(self.backbone(ids))
+
+
 def layerwise_parameter_groups(network, layer_decay):
     """``fit_epochs``' parameter groups of a ``TaskNetwork``: the encoder's token embedding
     (and the linear path of raw values) at layer 0, its block ``i`` at layer ``i + 1``, the
@@ -70,7 +79,9 @@ def task_loss_terms(network, batch, classification):
     targets and weights): cross-entropy of the class index for classification; otherwise the
     squared error of each standardised target, NaN targets weighing 0."""
     targets, weight = batch.targets, batch.weight
-    output = network(batch.x, batch.bank_features)
+    # Only a window network's batches carry kernel bank features.
+    output = (network(batch.x) if batch.bank_features is None
+              else network(batch.x, batch.bank_features))
     if classification:
         error = F.cross_entropy(output.float(), targets[:, 0].long(), reduction="none")
         return (error * weight).sum(), weight.sum()
