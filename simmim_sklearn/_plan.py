@@ -387,21 +387,28 @@ def _network_plan(params, n_features, purpose):
                    if layout == "window" and linear == "pca" else 1),
         self_supervised=bool(over_tokens and (latent or view)),
         kernel_features=_kernel_features(params.get("kernel_features", 0), shape, layout,
-                                         purpose),
+                                         purpose, over_tokens),
     )
 
 
-def _kernel_features(kernel_features, shape, layout, purpose):
+def _kernel_features(kernel_features, shape, layout, purpose, over_tokens):
     """The kernel bank's width: about ``WINDOW_KERNEL_FEATURES`` on a window's representation
-    with "auto", none elsewhere; an explicit width only where there is a window to
-    convolve. Rounded to what the bank gives (``nn.kernel_bank_width``)."""
+    with an encoder over tokens (whose block features the bank follows) and "auto", none
+    elsewhere; an explicit width only there. Rounded to what the bank gives
+    (``nn.kernel_bank_width``)."""
     window = layout == "window" and purpose != "imputation"
     if kernel_features == "auto":
-        kernel_features = WINDOW_KERNEL_FEATURES if window else 0
+        kernel_features = WINDOW_KERNEL_FEATURES if window and over_tokens else 0
     if kernel_features and not window:
         raise ValueError(
             f"kernel_features={kernel_features!r} convolves windows; this input is laid out "
             f"as {layout} rows. Pass input_shape=(C, L) or set kernel_features=0."
+        )
+    if kernel_features and not over_tokens:
+        raise ValueError(
+            f"kernel_features={kernel_features!r} follows the block features of an encoder "
+            "over tokens ('conv' or 'transformer'); encoder='mlp' has none. Set "
+            "kernel_features=0 or another encoder."
         )
     return kernel_bank_width(shape[1], kernel_features) if kernel_features else 0
 

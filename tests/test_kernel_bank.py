@@ -78,6 +78,10 @@ def test_auto_bank_only_on_windows():
         SimMIMTransformer(**TINY_TWO_BLOCKS, kernel_features=84).fit(X)
     with pytest.raises(ValueError, match="kernel_features"):
         SimMIMTransformer(**TINY_TWO_BLOCKS, kernel_features=-1).fit(X)
+    mlp = dict(TINY_TWO_BLOCKS, input_shape=(1, 12), encoder="mlp")
+    assert SimMIMTransformer(**mlp).fit(X).kernel_features_ == 0
+    with pytest.raises(ValueError, match="encoder='mlp' has none"):
+        SimMIMTransformer(**mlp, kernel_features=840).fit(X)
 
 
 def test_windows_with_nan_get_finite_bank_features():
