@@ -24,8 +24,9 @@ MAX_DILATIONS_PER_KERNEL = 32
 # Biases are quantiles of a training window's responses, spread by the golden ratio's
 # low-discrepancy sequence so that any number of them covers (0, 1) evenly.
 GOLDEN_RATIO = (1 + math.sqrt(5)) / 2
-# Rows pooled at once: bounds the memory of a (rows, kernels, steps) block of responses.
-ROWS_PER_BLOCK = 256
+# Responses held at once, (rows, channels, kernels, steps) floats: bounds the memory of
+# pooling long or many-channel windows (128 MiB in float32).
+RESPONSES_PER_BLOCK = 2**25
 
 
 def kernel_weights():
@@ -120,11 +121,12 @@ class KernelBank(nn.Module):
     def forward(self, x):
         """Proportions of positive values (B, ``n_features``) of windows ``x`` (B, C, L)."""
         x = torch.nan_to_num(x)
+        _, channels, length = x.shape
+        rows = max(1, RESPONSES_PER_BLOCK // (channels * len(KERNEL_INDICES) * length))
         # An exported graph (ONNX) takes any number of rows: no loop over their count.
-        if _exporting() or len(x) <= ROWS_PER_BLOCK:
+        if _exporting() or len(x) <= rows:
             return self._pooled(x)
-        return torch.cat([self._pooled(x[i:i + ROWS_PER_BLOCK])
-                          for i in range(0, len(x), ROWS_PER_BLOCK)])
+        return torch.cat([self._pooled(x[i:i + rows]) for i in range(0, len(x), rows)])
 
     def _pooled(self, x):
         per_dilation = []
