@@ -84,8 +84,8 @@ class SimMIMNetwork(nn.Module):
         )
         self.teacher = self.latent_head = self.view_head = None
         self.over_tokens = isinstance(self.encoder, TokenGridEncoder)
-        self.kernel_bank = (KernelBank(shape, kernel_features, kernel_seed)
-                            if kernel_features and self.over_tokens and len(shape) == 2
+        # The plan gives a width only to windows with an encoder over tokens.
+        self.kernel_bank = (KernelBank(shape, kernel_features, kernel_seed) if kernel_features
                             else None)
         if self.over_tokens and self_supervised:
             self.teacher = copy.deepcopy(self.encoder).requires_grad_(False)
