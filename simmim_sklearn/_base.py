@@ -371,7 +371,8 @@ def record_history(estimator, history, accumulate):
     else:
         estimator.n_iter_ = history.n_epochs
         estimator.loss_curve_ = history.loss_curve
-    estimator.best_loss_ = min(estimator.loss_curve_)
+    # No epoch at all (max_iter=0 fine-tuning) leaves no training loss to report.
+    estimator.best_loss_ = min(estimator.loss_curve_, default=None)
     if history.validation_scores:
         estimator.validation_scores_ = history.validation_scores
         estimator.best_validation_score_ = max(history.validation_scores)

@@ -35,7 +35,17 @@ from ._distributed import (
     shared_random_state,
     training_device,
 )
-from ._plan import Data, make_plan, publish, published, resolve_device, threads
+from ._linear_probe import solve_head
+from ._plan import (
+    Data,
+    make_plan,
+    probe_only,
+    probe_start,
+    publish,
+    published,
+    resolve_device,
+    threads,
+)
 from ._tensorboard import tensorboard_log
 from ._threads import torch_threads
 from ._token_transformer import (
@@ -177,7 +187,7 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
             "random_state", "warm_start",
         )},
         "pretrain_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "layer_decay": [Interval(Real, 0, 1, closed="right")],
         "hidden_width": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "mask_ratio": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"})],
@@ -243,11 +253,17 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
             task_network = TaskNetwork if self._coder is None else TokenTaskNetwork
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(rng.randint(2**31 - 1)))
-                network = task_network(backbone, n_outputs)
+                network = task_network(backbone, n_outputs,
+                                       column_scaling=probe_start(self._network_plan))
             optimizer_state = None
         device = training_device(device, world, self.device)
         network.to(device)
 
+        probe = probe_start(self._network_plan) and not (continuing and incremental)
+        if probe_only(self.get_params(), self._network_plan, incremental) or self.max_iter == 0:
+            # Without fine-tuning epochs there is nothing to stop early: the closed-form
+            # head reads every labeled row.
+            val_labeled = None
         # The validation rows are labeled rows held out of fine-tuning altogether.
         held_out = np.zeros(len(X), dtype=bool)
         val_rows = None
@@ -261,9 +277,14 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         # Every process must fine-tune on the same rows: rank 0's, should its arithmetic
         # differ from the others' (another GPU).
         targets, weights, fine_tuned = from_rank_zero((targets, weights, fine_tuned), world)
+        features = None
         with self._inference_threads(len(X)):
+            if probe:
+                features = head_features(network, X, device)
+                solve_head(network, features, np.flatnonzero(fine_tuned), targets, weights,
+                           self._classification, rng)
             rows = self._task_rows(network, X, targets, weights, np.flatnonzero(fine_tuned),
-                                   device)
+                                   device, features)
         plan = make_plan(self.get_params(), Data(len(rows), X.shape[1], incremental,
                                                  self._network_plan), "finetuning")
         shard, generator = shards(int(rng.randint(2**31 - 1)), world, device)
@@ -417,14 +438,18 @@ class BaseFineTuned(TorchModelMixin, BaseEstimator):
         return targets, weights, labeled
 
     @staticmethod
-    def _task_rows(network, X, targets, weights, indices, device):
+    def _task_rows(network, X, targets, weights, indices, device, features=None):
         """The fine-tuning rows at ``indices``: each row, its targets, its weight and, where
         the ``network``'s backbone has a kernel bank, its bank features, computed once here
-        rather than at every epoch (they have no parameter to train)."""
+        rather than at every epoch (they have no parameter to train), or read from the
+        last columns of ``features``, the head's input of every row of ``X``, if given."""
         backbone = network.backbone
         bank = None
         # Token networks have no bank.
-        if getattr(backbone, "kernel_bank", None) is not None:
+        kernel_bank = getattr(backbone, "kernel_bank", None)
+        if kernel_bank is not None and features is not None:
+            bank = features[indices, -kernel_bank.n_features:]
+        elif kernel_bank is not None:
             with torch.no_grad():
                 bank = map_row_blocks(
                     lambda rows: backbone.bank_features(backbone.standardize(rows.float())),
@@ -470,10 +495,20 @@ def representation(network, X, device):
     is what the labels spread over; the head reads the unshifted one, one encoding per row.
     For symbol ids, ``SimMIMTokenTransformer.transform``'s representation."""
     backbone = network.backbone.to(device)
-    width = network.head[0].normalized_shape[0]
+    width = network.head[-1].in_features
     if X.dtype.kind in "iu":
         return map_sequence_blocks(backbone, X, width, device)
     return map_row_blocks(backbone, np.asarray(X, dtype=np.float32), width, device)
+
+
+def head_features(network, X, device):
+    """What the ``TaskNetwork``'s head reads of every row of ``X``, float32."""
+    network = network.to(device)
+    width = network.head[-1].in_features
+    if X.dtype.kind in "iu":
+        return map_sequence_blocks(network.features, X, width, device)
+    return map_row_blocks(lambda rows: network.features(rows.float()), X, width, device,
+                          dtype=np.float32)
 
 
 def _holds_strings(X):

@@ -12,29 +12,48 @@ from ._training import fit_epochs
 VALIDATION_BATCH_ROWS = 4096
 
 
+class ColumnScaling(nn.Module):
+    """Standardisation of each column of the representation by a fixed mean and scale (set
+    by ``solve_head`` from every fit row), as a scaler in front of a linear model."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(width))
+        self.register_buffer("scale", torch.ones(width))
+
+    def forward(self, z):
+        return (z - self.mean) / self.scale
+
+
 class TaskNetwork(nn.Module):
     """A SimMIM network's representation (``SimMIMTransformer.transform``'s columns) read by
-    a head: layer normalisation, then a linear map to the task's outputs (class scores or
+    a head: a normalisation, then a linear map to the task's outputs (class scores or
     standardised targets).
 
-    The masked model's decoder stays in ``backbone`` untouched: it has no gradient when
-    fine-tuning, so it is not trained.
+    The normalisation is layer normalisation, or with ``column_scaling`` a fixed
+    standardisation of each column (``ColumnScaling``), which the closed-form start of the
+    head (``solve_head``) needs. The masked model's decoder stays in ``backbone`` untouched:
+    it has no gradient when fine-tuning, so it is not trained.
     """
 
-    def __init__(self, backbone, n_outputs):
+    def __init__(self, backbone, n_outputs, column_scaling=False):
         super().__init__()
         self.backbone = backbone
         width = backbone.n_features_out
-        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, n_outputs))
+        scaling = ColumnScaling(width) if column_scaling else nn.LayerNorm(width)
+        self.head = nn.Sequential(scaling, nn.Linear(width, n_outputs))
+
+    def features(self, x, bank_features=None):
+        """What the head reads of rows ``x``; ``bank_features``, the rows' kernel bank
+        features where the backbone has a bank, saves computing them again."""
+        backbone = self.backbone
+        return backbone.encode_standardized(backbone.standardize(x),
+                                            block_maxima=backbone.over_tokens,
+                                            bank_features=bank_features)
 
     def forward(self, x, bank_features=None):
-        """Outputs for rows ``x``; ``bank_features``, the rows' kernel bank features where
-        the backbone has a bank, saves computing them again."""
-        backbone = self.backbone
-        z = backbone.encode_standardized(backbone.standardize(x),
-                                         block_maxima=backbone.over_tokens,
-                                         bank_features=bank_features)
-        return self.head(z)
+        """Outputs for rows ``x`` (``bank_features`` as in ``features``)."""
+        return self.head(self.features(x, bank_features))
 
 
 class TokenTaskNetwork(TaskNetwork):
@@ -42,8 +61,11 @@ class TokenTaskNetwork(TaskNetwork):
     (``SimMIMTokenTransformer.transform``'s columns) read by a ``TaskNetwork``'s head; the
     token head and the decoder stay in ``backbone`` untrained, as the decoder does there."""
 
+    def features(self, ids):
+        return self.backbone(ids)
+
     def forward(self, ids):
-        return self.head(self.backbone(ids))
+        return self.head(self.features(ids))
 
 
 def layerwise_parameter_groups(network, layer_decay):

@@ -289,7 +289,7 @@ def fit_epochs(network, parameters, config, epoch_batches, n_batches, batch_loss
     network.eval()
     stopping.restore_best_weights(network)
     broadcast_state(network, world)
-    return TrainingHistory(loss_curve, validation_scores, epoch + 1,
+    return TrainingHistory(loss_curve, validation_scores, len(loss_curve),
                            steps.optimizer.state_dict(), world.size)
 
 
