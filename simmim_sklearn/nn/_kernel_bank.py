@@ -119,14 +119,21 @@ class KernelBank(nn.Module):
 
     @torch.no_grad()
     def forward(self, x):
-        """Proportions of positive values (B, ``n_features``) of windows ``x`` (B, C, L)."""
-        x = torch.nan_to_num(x)
+        """Proportions of positive values (B, ``n_features``) of windows ``x`` (B, C, L),
+        in ``x``'s dtype."""
+        # Computed in float32, the precision the biases were drawn in, whatever the input's:
+        # a bias is often a response itself (a quantile), and where windows repeat a value
+        # (a run of zeros) every step ties with it; float64 arithmetic would break those
+        # ties at random and move whole features between 0 and 1.
+        dtype = x.dtype
+        x = torch.nan_to_num(x).float()
         _, channels, length = x.shape
         rows = max(1, RESPONSES_PER_BLOCK // (channels * len(KERNEL_INDICES) * length))
         # An exported graph (ONNX) takes any number of rows: no loop over their count.
         if _exporting() or len(x) <= rows:
-            return self._pooled(x)
-        return torch.cat([self._pooled(x[i:i + rows]) for i in range(0, len(x), rows)])
+            return self._pooled(x).to(dtype)
+        return torch.cat([self._pooled(x[i:i + rows])
+                          for i in range(0, len(x), rows)]).to(dtype)
 
     def _pooled(self, x):
         per_dilation = []
