@@ -105,3 +105,18 @@ def test_fine_tuning_reads_the_bank_features_it_computed_once():
         bank = network.backbone.bank_features(network.backbone.standardize(x))
         assert_allclose(network(x, bank).numpy(), network(x).numpy(), rtol=1e-5, atol=1e-5)
     assert clf.score(X, y) > 0.9
+
+
+def test_float64_windows_give_the_float32_features_where_values_repeat():
+    # A run of one value makes many responses equal to the biases drawn from them (about 0,
+    # with rounding that depends on the precision): the bank must break those ties as it did
+    # when the biases were drawn, whatever the input's dtype.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 1, 40))
+    X[:, :, :20] = -0.7310586
+    bank = KernelBank((1, 40), 840, seed=0)
+    bank.fit_biases(torch.from_numpy(X).float())
+    single = bank(torch.from_numpy(X).float()).numpy()
+    double = bank.double()(torch.from_numpy(X))
+    assert double.dtype == torch.float64
+    assert_array_equal(double.numpy().astype(np.float32), single)
