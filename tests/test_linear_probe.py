@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_allclose
 from sklearn.linear_model import RidgeCV
 
@@ -21,8 +22,8 @@ def _windows(n_rows=60, seed=0):
 
 def _standardized_head_input(model, X):
     """The representation the head reads, standardised over ``X`` as the head does."""
-    features = model.module_.features(
-        __import__("torch").from_numpy(X)).detach().numpy().astype(np.float64)
+    with torch.no_grad():
+        features = model.module_.features(torch.from_numpy(X)).numpy().astype(np.float64)
     scale = features.std(axis=0)
     scale[scale < 1e-6] = 1.0
     return (features - features.mean(axis=0)) / scale
